@@ -1,0 +1,1 @@
+# The teller executable (owned by the app component).

@@ -1,0 +1,1 @@
+# Sources of the config component (owned by that component).

@@ -1,0 +1,1 @@
+# Sources of the engine component (owned by that component).

@@ -1,0 +1,1 @@
+# Sources of the kafka component (owned by that component).

@@ -1,0 +1,196 @@
+// Logger implementation: one spdlog logger per subsystem on a shared stderr sink.
+#include "teller/core/log.hpp"
+
+#include <atomic>
+#include <cctype>
+#include <mutex>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace teller::core {
+namespace {
+
+std::atomic<LogLevel> g_level{LogLevel::info};
+
+spdlog::level::level_enum to_spdlog(LogLevel level) {
+    switch (level) {
+        case LogLevel::trace: return spdlog::level::trace;
+        case LogLevel::debug: return spdlog::level::debug;
+        case LogLevel::info: return spdlog::level::info;
+        case LogLevel::warn: return spdlog::level::warn;
+        case LogLevel::error: return spdlog::level::err;
+        case LogLevel::off: return spdlog::level::off;
+    }
+    return spdlog::level::info;
+}
+
+std::shared_ptr<spdlog::sinks::sink> shared_sink() {
+    static auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    return sink;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Length of a run of digits starting at `i`, allowing single spaces or dashes between digits;
+// `digits` receives the digit count.
+std::size_t digit_run(std::string_view s, std::size_t i, std::size_t& digits) {
+    std::size_t j = i;
+    digits = 0;
+    std::size_t end = i;
+    while (j < s.size()) {
+        if (is_digit(s[j])) {
+            ++digits;
+            ++j;
+            end = j;
+        } else if ((s[j] == ' ' || s[j] == '-') && j + 1 < s.size() && is_digit(s[j + 1]) &&
+                   digits > 0) {
+            ++j;
+        } else {
+            break;
+        }
+    }
+    return end - i;
+}
+
+// Replaces the value after `key` (up to whitespace, '&', '"' or ',') with "***".
+void mask_key_values(std::string& text, std::string_view key) {
+    std::size_t pos = 0;
+    while (true) {
+        auto it = std::search(text.begin() + pos, text.end(), key.begin(), key.end(),
+                              [](char a, char b) {
+                                  return std::tolower(static_cast<unsigned char>(a)) ==
+                                         std::tolower(static_cast<unsigned char>(b));
+                              });
+        if (it == text.end()) {
+            return;
+        }
+        std::size_t start = static_cast<std::size_t>(it - text.begin()) + key.size();
+        std::size_t end = start;
+        while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
+               text[end] != '&' && text[end] != '"' && text[end] != ',') {
+            ++end;
+        }
+        if (end > start) {
+            text.replace(start, end - start, "***");
+        }
+        pos = start + 3;
+    }
+}
+
+}  // namespace
+
+LogLevel parse_log_level(std::string_view name) noexcept {
+    if (name == "trace") return LogLevel::trace;
+    if (name == "debug") return LogLevel::debug;
+    if (name == "warn" || name == "warning") return LogLevel::warn;
+    if (name == "error") return LogLevel::error;
+    if (name == "off") return LogLevel::off;
+    return LogLevel::info;
+}
+
+void set_log_level(LogLevel level) {
+    g_level = level;
+    spdlog::apply_all([level](const std::shared_ptr<spdlog::logger>& l) {
+        l->set_level(to_spdlog(level));
+    });
+}
+
+Logger::Logger(std::string_view subsystem) {
+    static std::mutex registry_mutex;
+    std::lock_guard lock(registry_mutex);
+    std::string name(subsystem);
+    logger_ = spdlog::get(name);
+    if (!logger_) {
+        logger_ = std::make_shared<spdlog::logger>(name, shared_sink());
+        logger_->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+        logger_->set_level(to_spdlog(g_level.load()));
+        spdlog::register_logger(logger_);
+    }
+}
+
+bool Logger::enabled(LogLevel level) const { return logger_->should_log(to_spdlog(level)); }
+
+void Logger::trace(std::string_view m, std::initializer_list<LogField> f) const {
+    write(LogLevel::trace, m, f);
+}
+void Logger::debug(std::string_view m, std::initializer_list<LogField> f) const {
+    write(LogLevel::debug, m, f);
+}
+void Logger::info(std::string_view m, std::initializer_list<LogField> f) const {
+    write(LogLevel::info, m, f);
+}
+void Logger::warn(std::string_view m, std::initializer_list<LogField> f) const {
+    write(LogLevel::warn, m, f);
+}
+void Logger::error(std::string_view m, std::initializer_list<LogField> f) const {
+    write(LogLevel::error, m, f);
+}
+
+void Logger::write(LogLevel level, std::string_view message,
+                   std::initializer_list<LogField> fields) const {
+    if (!enabled(level)) {
+        return;
+    }
+    std::string line(message);
+    for (const LogField& field : fields) {
+        line += ' ';
+        line += field.key;
+        line += '=';
+        bool quote = field.value.empty() || field.value.find(' ') != std::string::npos;
+        if (quote) {
+            line += '"';
+        }
+        line += field.value;
+        if (quote) {
+            line += '"';
+        }
+    }
+    logger_->log(to_spdlog(level), "{}", mask_personal_data(line));
+}
+
+std::string mask_personal_data(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+
+    // Digit runs: card numbers keep the last four digits, phone numbers the last two.
+    std::size_t i = 0;
+    while (i < text.size()) {
+        bool starts_run = is_digit(text[i]) && (i == 0 || !is_digit(text[i - 1]));
+        if (!starts_run) {
+            out += text[i++];
+            continue;
+        }
+        std::size_t digits = 0;
+        std::size_t len = digit_run(text, i, digits);
+        bool after_plus = i > 0 && text[i - 1] == '+';
+        std::size_t keep = 0;
+        if (digits >= 13 && digits <= 19) {
+            keep = 4;
+        } else if (digits >= 7 && (after_plus || digits >= 10)) {
+            keep = 2;
+        }
+        if (keep == 0) {
+            out.append(text.substr(i, len));
+        } else {
+            std::size_t seen = 0;
+            for (std::size_t k = i; k < i + len; ++k) {
+                if (is_digit(text[k])) {
+                    ++seen;
+                    out += seen + keep > digits ? text[k] : '*';
+                } else {
+                    out += text[k];
+                }
+            }
+        }
+        i += len;
+    }
+
+    // Secrets written as key=value or as a bearer token.
+    for (std::string_view key : {"bearer ", "token=", "secret=", "password=", "\"token\":\""}) {
+        mask_key_values(out, key);
+    }
+    return out;
+}
+
+}  // namespace teller::core

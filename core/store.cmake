@@ -1,0 +1,1 @@
+# Sources of the store component (owned by that component).
