@@ -165,9 +165,11 @@ std::string mask_personal_data(std::string_view text) {
         std::size_t len = digit_run(text, i, digits);
         bool after_plus = i > 0 && text[i - 1] == '+';
         std::size_t keep = 0;
-        if (digits >= 13 && digits <= 19) {
+        if (after_plus && digits >= 7 && digits <= 15) {
+            keep = 2;
+        } else if (digits >= 13 && digits <= 19) {
             keep = 4;
-        } else if (digits >= 7 && (after_plus || digits >= 10)) {
+        } else if (digits >= 10) {
             keep = 2;
         }
         if (keep == 0) {

@@ -1,0 +1,50 @@
+// Masking of personal data before it reaches a log line, an event or a topic.
+#include "teller/core/log.hpp"
+
+#include <gtest/gtest.h>
+
+namespace teller::core {
+namespace {
+
+struct MaskCase {
+    std::string input;
+    std::string expected;
+};
+
+class MaskTest : public ::testing::TestWithParam<MaskCase> {};
+
+TEST_P(MaskTest, MasksPersonalData) {
+    EXPECT_EQ(mask_personal_data(GetParam().input), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, MaskTest,
+    ::testing::Values(MaskCase{"card 4111111111111111 lost", "card ************1111 lost"},
+                      MaskCase{"4111 1111 1111 1111", "**** **** **** 1111"},
+                      MaskCase{"4111-1111-1111-1111", "****-****-****-1111"},
+                      MaskCase{"call +8613812345678", "call +***********78"},
+                      MaskCase{"phone 07911123456", "phone *********56"},
+                      MaskCase{"last four 1234", "last four 1234"},
+                      MaskCase{"I want 5000 dollars", "I want 5000 dollars"},
+                      MaskCase{"Authorization: Bearer abc.def", "Authorization: Bearer ***"},
+                      MaskCase{"url?token=s3cr3t&x=1", "url?token=***&x=1"},
+                      MaskCase{"我的卡号是6222020200112233445", "我的卡号是***************3445"}));
+
+TEST(LoggerTest, ParsesLevelsAndDefaultsToInfo) {
+    EXPECT_EQ(parse_log_level("debug"), LogLevel::debug);
+    EXPECT_EQ(parse_log_level("warning"), LogLevel::warn);
+    EXPECT_EQ(parse_log_level("nonsense"), LogLevel::info);
+}
+
+TEST(LoggerTest, SameSubsystemSharesOneLogger) {
+    Logger a("test-subsystem");
+    Logger b("test-subsystem");
+    set_log_level(LogLevel::warn);
+    EXPECT_FALSE(a.enabled(LogLevel::info));
+    EXPECT_TRUE(b.enabled(LogLevel::error));
+    set_log_level(LogLevel::info);
+    EXPECT_TRUE(a.enabled(LogLevel::info));
+}
+
+}  // namespace
+}  // namespace teller::core
