@@ -2,16 +2,18 @@
 #include "redis_server.hpp"
 
 #include <arpa/inet.h>
-#include <csignal>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace teller::testing {
 namespace {
@@ -52,7 +54,9 @@ int free_loopback_port() {
     return port;
 }
 
-RedisServer::RedisServer() {
+RedisServer::RedisServer() : RedisServer(std::vector<std::string>{}) {}
+
+RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
     if (!redis_installed()) {
         why_ = "redis-server is not installed (apt-get install redis-server; .ci/run does this)";
         return;
@@ -61,18 +65,34 @@ RedisServer::RedisServer() {
     start();
 }
 
-RedisServer::~RedisServer() { kill(); }
+RedisServer::~RedisServer() {
+    kill();
+}
 
 void RedisServer::start() {
+    // The argument vector is built before fork: the child only calls exec.
+    std::string port = std::to_string(port_);
+    std::vector<std::string> args{
+        "redis-server", "--port", port,         "--bind",  "127.0.0.1",   "--save", "",
+        "--appendonly", "no",     "--loglevel", "warning", "--daemonize", "no"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::vector<char*> argv;
+    for (std::string& arg : args) {
+        argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+
     pid_t pid = ::fork();
     if (pid == 0) {
-        std::string port = std::to_string(port_);
-        ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--loglevel", "warning", "--daemonize", "no",
-                 static_cast<char*>(nullptr));
+        ::execvp("redis-server", argv.data());
         std::_Exit(127);
     }
+    if (pid < 0) {
+        why_ = "fork failed: " + std::string(std::strerror(errno));
+        return;
+    }
     pid_ = pid;
+    why_.clear();
 
     // Wait up to 10 s for it to listen.
     for (int i = 0; i < 1000; ++i) {
@@ -96,6 +116,18 @@ void RedisServer::kill() {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
         pid_ = -1;
+    }
+}
+
+void RedisServer::pause() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGSTOP);
+    }
+}
+
+void RedisServer::resume() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGCONT);
     }
 }
 

@@ -1,8 +1,9 @@
 // Starts a throwaway redis-server on a free 127.0.0.1 port for integration tests.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+#include <string>
+#include <vector>
 
 namespace teller::testing {
 
@@ -12,6 +13,8 @@ namespace teller::testing {
 class RedisServer {
 public:
     RedisServer();
+    /// As above, with extra redis-server arguments, e.g. {"--requirepass", "secret"}.
+    explicit RedisServer(std::vector<std::string> extra_args);
     ~RedisServer();
     RedisServer(const RedisServer&) = delete;
     RedisServer& operator=(const RedisServer&) = delete;
@@ -27,11 +30,16 @@ public:
     void kill();
     /// Starts it again after kill().
     void start();
+    /// Freezes it (SIGSTOP): connections are still accepted by the kernel, nothing answers.
+    void pause();
+    /// Lets a paused server run again (SIGCONT).
+    void resume();
 
 private:
     pid_t pid_ = -1;
     int port_ = 0;
     std::string why_;
+    std::vector<std::string> extra_args_;
 };
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
