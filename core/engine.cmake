@@ -1,1 +1,7 @@
-# Sources of the engine component (owned by that component).
+# Sources of the engine component (owned by that component): skill host, backend, dialogue, loop.
+target_sources(teller_core PRIVATE
+    src/engine/demo_backend.cpp
+    src/engine/dialogue.cpp
+    src/engine/engine.cpp
+    src/engine/skill_host.cpp
+    src/engine/system_intents.cpp)

@@ -1,0 +1,155 @@
+// The demo bank backend: customers, accounts and cards from a JSON file, changes kept in memory.
+#include "teller/core/backend.hpp"
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+namespace teller::core {
+namespace json = boost::json;
+namespace {
+
+// Checks that `customer` has the members the operations rely on.
+void validate_customer(const json::value& customer) {
+    const json::object* c = customer.if_object();
+    if (c == nullptr || !c->contains("id") || !(*c).at("id").is_string()) {
+        throw Error("demo bank: every customer needs a string \"id\"");
+    }
+    for (std::string_view list : {"accounts", "cards"}) {
+        const json::value* v = c->if_contains(list);
+        if (v != nullptr && !v->is_array()) {
+            throw Error("demo bank: \"" + std::string(list) + "\" must be an array");
+        }
+    }
+    if (const json::value* cards = c->if_contains("cards")) {
+        for (const json::value& card : cards->as_array()) {
+            const json::object* o = card.if_object();
+            if (o == nullptr || !o->contains("last4") || !o->at("last4").is_string() ||
+                !o->contains("status") || !o->at("status").is_string()) {
+                throw Error("demo bank: every card needs string \"last4\" and \"status\"");
+            }
+        }
+    }
+}
+
+class DemoBackend final : public Backend {
+public:
+    explicit DemoBackend(json::object data) : data_(std::move(data)) {
+        const json::value* customers = data_.if_contains("customers");
+        if (customers == nullptr || !customers->is_array() || customers->as_array().empty()) {
+            throw Error("demo bank: \"customers\" must be a non-empty array");
+        }
+        for (const json::value& c : customers->as_array()) {
+            validate_customer(c);
+        }
+    }
+
+    Result<json::value> call(std::string_view operation, const json::object& args) override {
+        const json::value* who = args.if_contains("customer");
+        if (who == nullptr || !who->is_string()) {
+            return Errc::missing_field;
+        }
+
+        std::lock_guard lock(mutex_);
+        json::object& customer = find_customer(who->as_string());
+        if (operation == "cards.list") {
+            return json::object{{"cards", cards_of(customer)}};
+        }
+        if (operation == "accounts.balance") {
+            json::value accounts = customer.contains("accounts") ? customer.at("accounts")
+                                                                 : json::value(json::array{});
+            return json::object{{"accounts", accounts}};
+        }
+        if (operation == "cards.block" || operation == "cards.activate") {
+            const json::value* last4 = args.if_contains("last4");
+            if (last4 == nullptr || !last4->is_string()) {
+                return Errc::missing_field;
+            }
+            return change_card(customer, last4->as_string(), operation == "cards.block");
+        }
+        return boost::system::errc::make_error_code(boost::system::errc::operation_not_supported);
+    }
+
+private:
+    // The customer whose id or one of whose senders is `who`, else the default customer.
+    json::object& find_customer(json::string_view who) {
+        json::array& customers = data_.at("customers").as_array();
+        for (json::value& c : customers) {
+            json::object& o = c.as_object();
+            if (o.at("id").as_string() == who) {
+                return o;
+            }
+            if (const json::value* senders = o.if_contains("senders");
+                senders && senders->is_array()) {
+                for (const json::value& s : senders->as_array()) {
+                    if (s.is_string() && s.as_string() == who) {
+                        return o;
+                    }
+                }
+            }
+        }
+        if (const json::value* d = data_.if_contains("default_customer"); d && d->is_string()) {
+            for (json::value& c : customers) {
+                if (c.as_object().at("id").as_string() == d->as_string()) {
+                    return c.as_object();
+                }
+            }
+        }
+        return customers.front().as_object();
+    }
+
+    static json::array cards_of(const json::object& customer) {
+        const json::value* cards = customer.if_contains("cards");
+        return cards != nullptr ? cards->as_array() : json::array{};
+    }
+
+    static json::value change_card(json::object& customer, json::string_view last4, bool block) {
+        json::value* cards = customer.if_contains("cards");
+        if (cards != nullptr) {
+            for (json::value& card : cards->as_array()) {
+                json::object& o = card.as_object();
+                if (o.at("last4").as_string() != last4) {
+                    continue;
+                }
+                if (!block && o.at("status").as_string() == "blocked") {
+                    return json::object{{"error", "card_blocked"}};
+                }
+                o["status"] = block ? "blocked" : "active";
+                return json::object{{"card", o}};
+            }
+        }
+        return json::object{{"error", "card_not_found"}};
+    }
+
+    std::mutex mutex_;
+    json::object data_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_demo_backend_from_json(std::string_view text) {
+    boost::system::error_code ec;
+    json::value value = json::parse(text, ec);
+    if (ec || !value.is_object()) {
+        throw Error("demo bank: not a JSON object");
+    }
+    return std::make_unique<DemoBackend>(std::move(value.as_object()));
+}
+
+std::unique_ptr<Backend> make_demo_backend(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error("demo bank: cannot read " + path);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    try {
+        return make_demo_backend_from_json(text.str());
+    } catch (const Error& e) {
+        throw Error(std::string(e.what()) + " (" + path + ")");
+    }
+}
+
+}  // namespace teller::core

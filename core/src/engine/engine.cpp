@@ -1,0 +1,362 @@
+// The engine loop: batches of inbound records through NLU, dialogue, the session store and Kafka.
+#include "teller/core/engine.hpp"
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <boost/json.hpp>
+
+#include "teller/core/log.hpp"
+
+namespace teller::core {
+namespace json = boost::json;
+namespace {
+
+const Logger& engine_log() {
+    static const Logger log("engine");
+    return log;
+}
+
+std::string base64(std::string_view in) {
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        auto n = (std::uint32_t(std::uint8_t(in[i])) << 16) |
+                 (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
+        for (int shift : {18, 12, 6, 0}) {
+            out.push_back(kAlphabet[(n >> shift) & 63]);
+        }
+    }
+    if (i < in.size()) {
+        std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
+        if (i + 1 < in.size()) {
+            n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+        }
+        out.push_back(kAlphabet[(n >> 18) & 63]);
+        out.push_back(kAlphabet[(n >> 12) & 63]);
+        out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
+        out.push_back('=');
+    }
+    return out;
+}
+
+// Counts the acknowledgements of one batch's produced records, per consumed record.
+class AckTracker : public std::enable_shared_from_this<AckTracker> {
+public:
+    explicit AckTracker(std::size_t records) : pending_(records, 0), failed_(records, false) {}
+
+    DeliveryHandler expect(std::size_t record) {
+        std::lock_guard lock(mutex_);
+        ++pending_[record];
+        ++outstanding_;
+        // The handler keeps the tracker alive: it may run after poll_once gave up waiting.
+        return [self = shared_from_this(), record](const boost::system::error_code& ec) {
+            std::lock_guard lock(self->mutex_);
+            --self->pending_[record];
+            --self->outstanding_;
+            if (ec) {
+                self->failed_[record] = true;
+            }
+            self->done_.notify_all();
+        };
+    }
+
+    void not_queued(std::size_t record) {
+        std::lock_guard lock(mutex_);
+        failed_[record] = true;
+    }
+
+    // Waits for every acknowledgement until `deadline`; true when none is outstanding.
+    bool wait(std::chrono::steady_clock::time_point deadline) {
+        std::unique_lock lock(mutex_);
+        return done_.wait_until(lock, deadline, [this] { return outstanding_ == 0; });
+    }
+
+    // True when record `i`'s output was all acknowledged.
+    bool acked(std::size_t i) {
+        std::lock_guard lock(mutex_);
+        return pending_[i] == 0 && !failed_[i];
+    }
+
+    bool idle() {
+        std::lock_guard lock(mutex_);
+        return outstanding_ == 0;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable done_;
+    std::vector<int> pending_;
+    std::vector<bool> failed_;
+    std::size_t outstanding_ = 0;
+};
+
+enum class Outcome { answered, replayed, dead, failed };
+
+}  // namespace
+
+Engine::Engine(Consumer& consumer, Producer& producer, SessionStore& store,
+               const IntentClassifier& classifier, const SkillHost& skills, EngineOptions options)
+    : consumer_(consumer),
+      producer_(producer),
+      store_(store),
+      classifier_(classifier),
+      dialogue_(skills, options.dialogue),
+      options_(std::move(options)) {}
+
+std::int64_t Engine::now_ms() const {
+    if (options_.clock) {
+        return options_.clock();
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
+    BatchStats stats;
+    std::vector<Record> records = consumer_.poll(options_.batch_size, timeout);
+    stats.records = records.size();
+    if (records.empty()) {
+        return stats;
+    }
+    auto batch_start = std::chrono::steady_clock::now();
+
+    // Parse every record; NLU runs once over the texts of those that parsed.
+    std::vector<Result<InboundMessage>> inbound;
+    std::vector<std::string> texts;
+    std::vector<std::size_t> nlu_index(records.size(), 0);
+    inbound.reserve(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        inbound.push_back(parse_inbound(records[i].value));
+        if (inbound.back()) {
+            nlu_index[i] = texts.size();
+            texts.push_back(inbound.back()->text);
+        }
+    }
+    std::vector<NluResult> understood = classifier_.parse(texts);
+    understood.resize(texts.size());
+
+    // The tracker outlives this call if some acknowledgement never arrives.
+    auto acks = std::make_shared<AckTracker>(records.size());
+    std::vector<Outcome> outcomes(records.size(), Outcome::failed);
+    boost::system::error_code batch_error;
+
+    auto produce = [&](std::size_t i, Record out) {
+        auto ec = producer_.produce(out, acks->expect(i));
+        if (ec) {
+            // It was never queued, so its handler will not run: settle it here.
+            acks->not_queued(i);
+            batch_error = ec;
+        }
+    };
+
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const Record& record = records[i];
+        auto record_start = std::chrono::steady_clock::now();
+
+        // A record that is not a valid InboundMessage goes to the DLQ.
+        if (!inbound[i]) {
+            auto ec = inbound[i].error();
+            json::object dead{{"reason", "invalid inbound message: " + ec.message()},
+                              {"error", ec.message()},
+                              {"error_code", ec.value()},
+                              {"source", json::object{{"topic", record.topic},
+                                                      {"partition", record.partition},
+                                                      {"offset", record.offset},
+                                                      {"key", record.key}}},
+                              {"value_base64", base64(record.value)},
+                              {"at", format_timestamp(now_ms())}};
+            Record out{
+                options_.dlq_topic, record.key, json::serialize(dead), {{"reason", ec.message()}}};
+            engine_log().warn("record sent to the DLQ", {{"topic", record.topic},
+                                                         {"partition", record.partition},
+                                                         {"offset", record.offset},
+                                                         {"reason", ec.message()}});
+            produce(i, std::move(out));
+            outcomes[i] = Outcome::dead;
+            ++stats.dead;
+            continue;
+        }
+        const InboundMessage& in = *inbound[i];
+        const NluResult& nlu = understood[nlu_index[i]];
+
+        // Load, run (or replay) and save with compare-and-set; redo after a conflict.
+        std::optional<TurnOutput> turn;
+        std::optional<std::vector<OutboundMessage>> replay;
+        bool saved = false;
+        int store_attempt = 0;
+        boost::system::error_code store_error;
+        for (int cas = 0; cas < options_.cas_attempts && !saved;) {
+            auto retry_store = [&](const boost::system::error_code& ec) {
+                ++store_attempt;
+                if (store_attempt >= options_.store_attempts) {
+                    return false;
+                }
+                engine_log().warn("session store failed, retrying",
+                                  {{"conversation", in.conversation},
+                                   {"error", ec.message()},
+                                   {"attempt", store_attempt}});
+                std::this_thread::sleep_for(options_.store_backoff * (1 << (store_attempt - 1)));
+                return true;
+            };
+
+            auto loaded = store_.load(in.conversation);
+            if (!loaded) {
+                store_error = loaded.error();
+                if (retry_store(loaded.error())) {
+                    continue;
+                }
+                break;
+            }
+            json::object session;
+            std::int64_t version = 0;
+            if (*loaded) {
+                version = (*loaded)->version;
+                boost::system::error_code ec;
+                json::value parsed = json::parse((*loaded)->data, ec);
+                if (!ec && parsed.is_object()) {
+                    session = std::move(parsed.as_object());
+                } else {
+                    engine_log().warn("unreadable session replaced",
+                                      {{"conversation", in.conversation}});
+                }
+            }
+
+            if (auto previous = DialogueManager::find_recent(session, in.id)) {
+                replay = std::move(previous);
+                saved = true;
+                break;
+            }
+
+            turn = dialogue_.run_turn(in, nlu, std::move(session), now_ms());
+            auto stored = store_.compare_and_set(
+                in.conversation, version, json::serialize(turn->session), options_.session_ttl);
+            if (!stored) {
+                store_error = stored.error();
+                if (retry_store(stored.error())) {
+                    continue;
+                }
+                break;
+            }
+            if (!*stored) {
+                engine_log().warn("session changed under us, redoing the turn",
+                                  {{"conversation", in.conversation}, {"attempt", cas + 1}});
+                ++cas;
+                continue;
+            }
+            saved = true;
+        }
+        if (!saved) {
+            batch_error = store_error ? store_error : make_error_code(Errc::store_unavailable);
+            engine_log().error("turn not saved; record left uncommitted",
+                               {{"conversation", in.conversation},
+                                {"partition", record.partition},
+                                {"offset", record.offset}});
+            outcomes[i] = Outcome::failed;
+            continue;
+        }
+
+        // Publish the replies (and, for a new turn, its events).
+        const std::vector<OutboundMessage>& replies = replay ? *replay : turn->replies;
+        for (const OutboundMessage& m : replies) {
+            Record out{options_.outbound_topic, m.conversation, to_json(m), {}};
+            out.headers.push_back({"schema", "teller.outbound.v1"});
+            if (!m.trace_id.empty()) {
+                out.headers.push_back({"trace_id", m.trace_id});
+            }
+            produce(i, std::move(out));
+        }
+        if (turn && !replay) {
+            for (const DialogueEvent& e : turn->events) {
+                Record out{options_.events_topic, e.conversation, to_json(e), {}};
+                out.headers.push_back({"schema", "teller.events.v1"});
+                produce(i, std::move(out));
+            }
+        }
+        outcomes[i] = replay ? Outcome::replayed : Outcome::answered;
+        if (replay) {
+            ++stats.replayed;
+        } else {
+            ++stats.answered;
+        }
+        engine_log().debug(replay ? "redelivered message answered from the session" : "turn done",
+                           {{"conversation", in.conversation},
+                            {"partition", record.partition},
+                            {"offset", record.offset},
+                            {"replies", replies.size()},
+                            {"latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::steady_clock::now() - record_start)
+                                               .count()}});
+    }
+
+    // Wait for the broker, then commit per partition up to the first record not acknowledged.
+    auto deadline = std::chrono::steady_clock::now() + options_.ack_timeout;
+    if (!acks->idle()) {
+        producer_.flush(options_.ack_timeout);
+    }
+    bool all_acked = acks->wait(deadline);
+    std::map<std::int32_t, bool> blocked;
+    std::vector<Record> to_commit;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        bool& stop = blocked[records[i].partition];
+        if (stop) {
+            continue;
+        }
+        if (outcomes[i] == Outcome::failed || !acks->acked(i)) {
+            stop = true;
+            continue;
+        }
+        to_commit.push_back(records[i]);
+    }
+    // TODO(teller): the Consumer has no seek, so an uncommitted record is consumed again only
+    // after a restart or rebalance; until then later records of its partition are answered
+    // but not committed, and are replayed from the sessions' `recent` lists on redelivery.
+    if (!to_commit.empty()) {
+        if (auto ec = consumer_.commit(to_commit)) {
+            engine_log().warn("commit failed", {{"error", ec.message()}});
+            return ec;
+        }
+        stats.committed = to_commit.size();
+    }
+    engine_log().debug("batch done",
+                       {{"records", stats.records},
+                        {"committed", stats.committed},
+                        {"latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - batch_start)
+                                           .count()}});
+    if (!all_acked) {
+        engine_log().warn("acknowledgements missing; offsets held back",
+                          {{"records", stats.records}, {"committed", stats.committed}});
+        return Errc::timeout;
+    }
+    if (stats.committed < stats.records) {
+        return batch_error ? batch_error : make_error_code(Errc::delivery_failed);
+    }
+    return stats;
+}
+
+void Engine::run(std::stop_token stop) {
+    engine_log().info("engine started", {{"batch_size", options_.batch_size},
+                                         {"threshold", options_.dialogue.confidence_threshold}});
+    auto backoff = std::chrono::milliseconds(50);
+    while (!stop.stop_requested()) {
+        auto result = poll_once(std::chrono::milliseconds(100));
+        if (result) {
+            backoff = std::chrono::milliseconds(50);
+            continue;
+        }
+        engine_log().warn("batch not completed", {{"error", result.error().message()}});
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+    engine_log().info("engine stopped");
+}
+
+}  // namespace teller::core

@@ -1,0 +1,326 @@
+// End-to-end turns through Engine::poll_once with fake Kafka, the memory store and the cards skill.
+#include "teller/core/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "fakes.hpp"
+#include "keyword_classifier.hpp"
+#include "teller/core/backend.hpp"
+#include "teller/core/session_store.hpp"
+
+namespace teller::core {
+namespace {
+namespace json = boost::json;
+using testing::FakeConsumer;
+using testing::FakeProducer;
+using testing::FlakyStore;
+using testing::KeywordClassifier;
+
+constexpr std::int64_t kNow = 1'796'000'000'000;
+
+class EngineTest : public ::testing::Test {
+protected:
+    EngineTest()
+        : backend_(make_demo_backend(TELLER_SOURCE_DIR "/deploy/demo-bank.json")),
+          host_(*backend_),
+          memory_(make_memory_session_store()),
+          store_(*memory_) {
+        auto loaded = host_.load(TELLER_CARDS_SKILL);
+        EXPECT_TRUE(loaded) << (host_.load_errors().empty() ? "" : host_.load_errors().back());
+        EngineOptions options;
+        options.clock = [] { return kNow; };
+        options.ack_timeout = std::chrono::milliseconds(200);
+        options.store_backoff = std::chrono::milliseconds(1);
+        engine_ = std::make_unique<Engine>(consumer_, producer_, store_, nlu_, host_, options);
+    }
+
+    void push(const std::string& id, const std::string& text,
+              const std::string& conversation = "webchat:alice") {
+        InboundMessage m;
+        m.id = id;
+        m.channel = "webchat";
+        m.conversation = conversation;
+        m.sender = "demo-user";
+        m.text = text;
+        m.reply_to = "gateway-1";
+        m.trace_id = "trace-" + id;
+        consumer_.push(Record{"", conversation, to_json(m), {}});
+    }
+
+    // Sends one message, runs one poll and returns the replies to it.
+    std::vector<OutboundMessage> say(const std::string& id, const std::string& text) {
+        push(id, text);
+        auto stats = engine_->poll_once(std::chrono::milliseconds(0));
+        EXPECT_TRUE(stats) << stats.error().message();
+        return replies_to(id);
+    }
+
+    std::vector<OutboundMessage> replies_to(const std::string& id) const {
+        std::vector<OutboundMessage> out;
+        for (const Record& r : producer_.records) {
+            if (r.topic != kOutboundTopic) {
+                continue;
+            }
+            auto m = parse_outbound(r.value);
+            EXPECT_TRUE(m);
+            if (m && m->in_reply_to == id) {
+                out.push_back(*m);
+            }
+        }
+        return out;
+    }
+
+    std::vector<DialogueEvent> events(DialogueEventType type) const {
+        std::vector<DialogueEvent> out;
+        for (const Record& r : producer_.records) {
+            if (r.topic == kEventsTopic) {
+                auto e = parse_dialogue_event(r.value);
+                EXPECT_TRUE(e);
+                if (e && e->type == type) {
+                    out.push_back(*e);
+                }
+            }
+        }
+        return out;
+    }
+
+    std::string card_status(const std::string& last4) {
+        auto cards = backend_->call("cards.list", {{"customer", "demo-user"}});
+        EXPECT_TRUE(cards);
+        for (const json::value& c : cards->at("cards").as_array()) {
+            if (c.at("last4").as_string() == last4) {
+                return std::string(c.at("status").as_string());
+            }
+        }
+        return "";
+    }
+
+    json::object session(const std::string& conversation = "webchat:alice") {
+        auto loaded = memory_->load(conversation);
+        EXPECT_TRUE(loaded && *loaded);
+        return json::parse((*loaded)->data).as_object();
+    }
+
+    std::unique_ptr<Backend> backend_;
+    SkillHost host_;
+    KeywordClassifier nlu_;
+    FakeConsumer consumer_;
+    FakeProducer producer_;
+    std::unique_ptr<SessionStore> memory_;
+    FlakyStore store_;
+    std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, LostCardIsBlockedAfterConfirmationInEnglish) {
+    auto ask = say("m1", "I lost my card");
+    ASSERT_EQ(ask.size(), 1u);
+    EXPECT_NE(ask[0].text.find("last four digits"), std::string::npos);
+    EXPECT_EQ(ask[0].locale, "en");
+    EXPECT_EQ(ask[0].reply_to, "gateway-1");
+    ASSERT_EQ(ask[0].quick_replies.size(), 3u);
+    EXPECT_EQ(ask[0].quick_replies[0].payload, "4821");
+    EXPECT_EQ(ask[0].quick_replies[0].title, "Visa debit ending 4821");
+
+    auto confirm = say("m2", "4821");
+    ASSERT_EQ(confirm.size(), 1u);
+    EXPECT_NE(confirm[0].text.find("block your Visa debit ending 4821"), std::string::npos);
+    ASSERT_EQ(confirm[0].quick_replies.size(), 2u);
+    EXPECT_EQ(card_status("4821"), "active");
+
+    auto done = say("m3", "yes");
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_NE(done[0].text.find("is now blocked"), std::string::npos);
+    EXPECT_EQ(card_status("4821"), "blocked");
+
+    EXPECT_EQ(consumer_.committed_offset, 3);
+    EXPECT_EQ(events(DialogueEventType::session_started).size(), 1u);
+    EXPECT_EQ(events(DialogueEventType::skill_invoked).size(), 3u);
+    auto slots = events(DialogueEventType::slot_set);
+    ASSERT_EQ(slots.size(), 1u);
+    EXPECT_EQ(slots[0].data.at("name").as_string(), "blocked_card");
+    auto uttered = events(DialogueEventType::user_uttered);
+    ASSERT_EQ(uttered.size(), 3u);
+    EXPECT_EQ(uttered[0].data.at("intent").as_string(), "cards.lost_or_stolen");
+    EXPECT_TRUE(session().at("skill").is_null());
+}
+
+TEST_F(EngineTest, LostCardIsBlockedInChineseWithChineseReplies) {
+    auto ask = say("z1", "我的卡丢了");
+    ASSERT_EQ(ask.size(), 1u);
+    EXPECT_EQ(ask[0].locale, "zh-CN");
+    EXPECT_NE(ask[0].text.find("后四位"), std::string::npos);
+    EXPECT_EQ(ask[0].quick_replies[0].title, "Visa 借记卡（尾号4821）");
+
+    // Digits carry no language, so the reply stays in Chinese.
+    auto confirm = say("z2", "7730");
+    ASSERT_EQ(confirm.size(), 1u);
+    EXPECT_EQ(confirm[0].locale, "zh-CN");
+    EXPECT_NE(confirm[0].text.find("尾号7730"), std::string::npos);
+
+    auto done = say("z3", "是的");
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_NE(done[0].text.find("已冻结"), std::string::npos);
+    EXPECT_EQ(card_status("7730"), "blocked");
+}
+
+TEST_F(EngineTest, WrongCardNumberIsRepromptedAndTheFlowGivesUpAfterThreeTries) {
+    say("m1", "my card was stolen");
+    auto again = say("m2", "9999");
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_NE(again[0].text.find("couldn't find a card ending 9999"), std::string::npos);
+    EXPECT_EQ(again[0].quick_replies.size(), 3u);
+    say("m3", "0000");
+    auto gave_up = say("m4", "1111");
+    ASSERT_EQ(gave_up.size(), 1u);
+    EXPECT_NE(gave_up[0].text.find("stopped here"), std::string::npos);
+    EXPECT_TRUE(session().at("skill").is_null());
+}
+
+TEST_F(EngineTest, LowConfidenceOffersTheTwoBestIntentsInsteadOfGuessing) {
+    auto clarify = say("m1", "mumble mumble");
+    ASSERT_EQ(clarify.size(), 1u);
+    ASSERT_EQ(clarify[0].quick_replies.size(), 2u);
+    EXPECT_EQ(clarify[0].quick_replies[0].title, "Check my balance");
+    EXPECT_EQ(clarify[0].quick_replies[0].payload, "/cards.balance");
+    EXPECT_EQ(clarify[0].quick_replies[1].title, "Report a lost or stolen card");
+    EXPECT_TRUE(events(DialogueEventType::skill_invoked).empty());
+
+    // Tapping a button runs that intent.
+    auto balance = say("m2", clarify[0].quick_replies[0].payload);
+    ASSERT_EQ(balance.size(), 1u);
+    EXPECT_NE(balance[0].text.find("2530.75 USD"), std::string::npos);
+}
+
+TEST_F(EngineTest, BalanceAndActivationAnswerInChinese) {
+    auto balance = say("z1", "查一下余额");
+    ASSERT_EQ(balance.size(), 1u);
+    EXPECT_EQ(balance[0].text, "您的账户余额：活期账户 2530.75 USD；储蓄账户 12800.00 USD。");
+
+    auto which = say("z2", "新卡怎么激活");
+    ASSERT_EQ(which.size(), 1u);
+    ASSERT_EQ(which[0].quick_replies.size(), 1u);
+    EXPECT_EQ(which[0].quick_replies[0].payload, "1195");
+    auto done = say("z3", "1195");
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_NE(done[0].text.find("已激活"), std::string::npos);
+    EXPECT_EQ(card_status("1195"), "active");
+}
+
+TEST_F(EngineTest, CancelStopsAFlowMidway) {
+    say("m1", "I lost my card");
+    auto cancelled = say("m2", "cancel");
+    ASSERT_EQ(cancelled.size(), 1u);
+    EXPECT_NE(cancelled[0].text.find("stopped"), std::string::npos);
+    EXPECT_TRUE(session().at("skill").is_null());
+    EXPECT_EQ(card_status("4821"), "active");
+
+    // A card number now is no longer an answer to the flow.
+    say("m3", "4821");
+    EXPECT_EQ(events(DialogueEventType::skill_invoked).size(), 1u);
+}
+
+TEST_F(EngineTest, AgentKeywordHandsOffInTheCustomersLanguage) {
+    say("z1", "卡丢了");
+    auto handoff = say("z2", "人工");
+    ASSERT_EQ(handoff.size(), 1u);
+    EXPECT_EQ(handoff[0].locale, "zh-CN");
+    EXPECT_NE(handoff[0].text.find("人工客服"), std::string::npos);
+    auto requested = events(DialogueEventType::handoff_requested);
+    ASSERT_EQ(requested.size(), 1u);
+    EXPECT_EQ(requested[0].data.at("skill").as_string(), "cards");
+    EXPECT_TRUE(session().at("skill").is_null());
+}
+
+TEST_F(EngineTest, RedeliveredInboundGetsTheSameRepliesWithoutRunningTheSkillAgain) {
+    auto first = say("m1", "I lost my card");
+    ASSERT_EQ(first.size(), 1u);
+    auto records_before = producer_.records.size();
+
+    push("m1", "I lost my card");
+    auto stats = engine_->poll_once(std::chrono::milliseconds(0));
+    ASSERT_TRUE(stats);
+    EXPECT_EQ(stats->replayed, 1u);
+    EXPECT_EQ(stats->answered, 0u);
+
+    auto both = replies_to("m1");
+    ASSERT_EQ(both.size(), 2u);
+    EXPECT_EQ(both[1].text, both[0].text);
+    EXPECT_EQ(both[1].sequence, both[0].sequence);
+    EXPECT_EQ(both[1].in_reply_to, "m1");
+    EXPECT_EQ(producer_.records.size(), records_before + 1);  // the reply only, no events
+    EXPECT_EQ(events(DialogueEventType::skill_invoked).size(), 1u);
+    EXPECT_EQ(session().at("turns").as_int64(), 1);
+    EXPECT_EQ(consumer_.committed_offset, 2);
+}
+
+TEST_F(EngineTest, MalformedRecordGoesToTheDlqAndTheNextRecordIsAnswered) {
+    consumer_.push(Record{"", "webchat:alice", "{not json", {}});
+    push("m1", "hello");
+    auto stats = engine_->poll_once(std::chrono::milliseconds(0));
+    ASSERT_TRUE(stats) << stats.error().message();
+    EXPECT_EQ(stats->dead, 1u);
+    EXPECT_EQ(stats->answered, 1u);
+
+    std::vector<Record> dlq;
+    for (const Record& r : producer_.records) {
+        if (r.topic == kDlqTopic) {
+            dlq.push_back(r);
+        }
+    }
+    ASSERT_EQ(dlq.size(), 1u);
+    EXPECT_FALSE(dlq[0].header("reason").empty());
+    json::object dead = json::parse(dlq[0].value).as_object();
+    EXPECT_EQ(dead.at("error_code").as_int64(), static_cast<int>(Errc::malformed_json));
+    EXPECT_EQ(dead.at("source").at("offset").as_int64(), 0);
+    EXPECT_EQ(dead.at("source").at("topic").as_string(), "teller.inbound");
+    EXPECT_EQ(dead.at("value_base64").as_string(), "e25vdCBqc29u");  // "{not json"
+
+    auto hello = replies_to("m1");
+    ASSERT_EQ(hello.size(), 1u);
+    EXPECT_NE(hello[0].text.find("Hello"), std::string::npos);
+    EXPECT_EQ(consumer_.committed_offset, 2);
+}
+
+TEST_F(EngineTest, OffsetsAreNotCommittedUntilTheBrokerAcknowledges) {
+    producer_.hold_acks = true;
+    push("m1", "hello");
+    auto stats = engine_->poll_once(std::chrono::milliseconds(0));
+    EXPECT_FALSE(stats);
+    EXPECT_EQ(stats.error(), make_error_code(Errc::timeout));
+    EXPECT_EQ(consumer_.commits, 0);
+    EXPECT_EQ(consumer_.committed_offset, 0);
+    EXPECT_FALSE(replies_to("m1").empty());
+
+    // Once acknowledged, the redelivered record is answered from the session and committed.
+    producer_.hold_acks = false;
+    producer_.release();
+    push("m1", "hello");
+    auto again = engine_->poll_once(std::chrono::milliseconds(0));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->replayed, 1u);
+    EXPECT_EQ(consumer_.committed_offset, 2);
+}
+
+TEST_F(EngineTest, CompareAndSetConflictRedoesTheTurn) {
+    store_.conflicts = 1;
+    auto replies = say("m1", "what's my balance");
+    EXPECT_EQ(store_.cas_conflicts_served, 1);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(session().at("turns").as_int64(), 1);
+    EXPECT_EQ(consumer_.committed_offset, 1);
+}
+
+TEST_F(EngineTest, UnavailableStoreLeavesTheRecordUncommitted) {
+    store_.unavailable = 100;
+    push("m1", "hello");
+    auto stats = engine_->poll_once(std::chrono::milliseconds(0));
+    ASSERT_FALSE(stats);
+    EXPECT_EQ(stats.error(), make_error_code(Errc::store_unavailable));
+    EXPECT_EQ(consumer_.commits, 0);
+    EXPECT_TRUE(producer_.records.empty());
+}
+
+}  // namespace
+}  // namespace teller::core
