@@ -293,14 +293,14 @@ TEST_F(EngineTest, OffsetsAreNotCommittedUntilTheBrokerAcknowledges) {
     EXPECT_EQ(consumer_.committed_offset, 0);
     EXPECT_FALSE(replies_to("m1").empty());
 
-    // Once acknowledged, the redelivered record is answered from the session and committed.
+    // The record was rewound; once acks flow it is answered from the session and committed.
+    EXPECT_EQ(consumer_.rewinds, 1);
     producer_.hold_acks = false;
     producer_.release();
-    push("m1", "hello");
     auto again = engine_->poll_once(std::chrono::milliseconds(0));
     ASSERT_TRUE(again);
     EXPECT_EQ(again->replayed, 1u);
-    EXPECT_EQ(consumer_.committed_offset, 2);
+    EXPECT_EQ(consumer_.committed_offset, 1);
 }
 
 TEST_F(EngineTest, CompareAndSetConflictRedoesTheTurn) {
@@ -320,6 +320,27 @@ TEST_F(EngineTest, UnavailableStoreLeavesTheRecordUncommitted) {
     EXPECT_EQ(stats.error(), make_error_code(Errc::store_unavailable));
     EXPECT_EQ(consumer_.commits, 0);
     EXPECT_TRUE(producer_.records.empty());
+}
+
+TEST_F(EngineTest, RecordLeftByAStoreOutageIsRetriedAndAnsweredOnce) {
+    store_.unavailable = 100;
+    push("m1", "hello");
+    push("m2", "thanks");
+    ASSERT_FALSE(engine_->poll_once(std::chrono::milliseconds(0)));
+    EXPECT_EQ(consumer_.rewinds, 1);
+
+    // Redis is back: the next poll reads both records again and answers each once.
+    store_.unavailable = 0;
+    auto stats = engine_->poll_once(std::chrono::milliseconds(0));
+    ASSERT_TRUE(stats) << stats.error().message();
+    EXPECT_EQ(stats->records, 2u);
+    EXPECT_EQ(consumer_.committed_offset, 2);
+    EXPECT_FALSE(replies_to("m1").empty());
+    EXPECT_FALSE(replies_to("m2").empty());
+
+    auto again = engine_->poll_once(std::chrono::milliseconds(0));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->records, 0u);
 }
 
 }  // namespace

@@ -18,15 +18,14 @@ public:
     void push(core::Record record) {
         record.topic = "teller.inbound";
         record.partition = 0;
-        record.offset = next_offset_++;
-        queue_.push_back(std::move(record));
+        record.offset = static_cast<std::int64_t>(log_.size());
+        log_.push_back(std::move(record));
     }
 
     std::vector<core::Record> poll(std::size_t max_records, std::chrono::milliseconds) override {
         std::vector<core::Record> out;
-        while (!queue_.empty() && out.size() < max_records) {
-            out.push_back(queue_.front());
-            queue_.pop_front();
+        while (position_ < log_.size() && out.size() < max_records) {
+            out.push_back(log_[position_++]);
         }
         return out;
     }
@@ -39,12 +38,21 @@ public:
         return {};
     }
 
+    boost::system::error_code rewind(const std::vector<core::Record>& records) override {
+        for (const core::Record& r : records) {
+            position_ = std::min(position_, static_cast<std::size_t>(r.offset));
+        }
+        ++rewinds;
+        return {};
+    }
+
     std::int64_t committed_offset = 0;  ///< the next offset to consume, as committed
     int commits = 0;
+    int rewinds = 0;
 
 private:
-    std::deque<core::Record> queue_;
-    std::int64_t next_offset_ = 0;
+    std::vector<core::Record> log_;  ///< the partition: index == offset
+    std::size_t position_ = 0;
 };
 
 /// Records what was produced; acknowledges at once unless `hold_acks` is set.

@@ -216,6 +216,28 @@ TEST_F(KafkaTest, NewMemberResumesAfterTheCommittedOffset) {
     EXPECT_TRUE(second.poll(10, 300ms).empty());
 }
 
+TEST_F(KafkaTest, RewindRereadsRecordsThatWereNotProcessed) {
+    cluster_->create_topic("rewind", 1);
+    KafkaProducer producer(config());
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_FALSE(producer.produce(make_record("rewind", "k", std::to_string(i)), {}));
+    }
+    ASSERT_FALSE(producer.flush(5s));
+
+    KafkaConsumer consumer(consumer_config(), "rewind-group", {"rewind"});
+    std::vector<Record> got = consume(consumer, 5, 10s);
+    ASSERT_EQ(got.size(), 5u);
+
+    // Records 2..4 failed: rewinding makes the next polls return exactly them, in order.
+    ASSERT_FALSE(consumer.rewind({got[3], got[2], got[4]}));
+    std::vector<Record> again = consume(consumer, 3, 10s);
+    ASSERT_EQ(again.size(), 3u);
+    for (std::size_t i = 0; i < again.size(); ++i) {
+        EXPECT_EQ(again[i].offset, static_cast<std::int64_t>(2 + i));
+    }
+    EXPECT_TRUE(consumer.poll(10, 300ms).empty());
+}
+
 TEST_F(KafkaTest, TwoMembersSplitPartitionsAndReadEveryRecordOnce) {
     cluster_->create_topic("split", 4);
     // The mock completes the rebalance after a member leaves in session.timeout.ms - 1 s (2 s

@@ -304,20 +304,24 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
     bool all_acked = acks->wait(deadline);
     std::map<std::int32_t, bool> blocked;
     std::vector<Record> to_commit;
+    std::vector<Record> to_retry;
     for (std::size_t i = 0; i < records.size(); ++i) {
         bool& stop = blocked[records[i].partition];
-        if (stop) {
-            continue;
-        }
-        if (outcomes[i] == Outcome::failed || !acks->acked(i)) {
+        if (!stop && (outcomes[i] == Outcome::failed || !acks->acked(i))) {
             stop = true;
-            continue;
         }
-        to_commit.push_back(records[i]);
+        (stop ? to_retry : to_commit).push_back(records[i]);
     }
-    // TODO(teller): the Consumer has no seek, so an uncommitted record is consumed again only
-    // after a restart or rebalance; until then later records of its partition are answered
-    // but not committed, and are replayed from the sessions' `recent` lists on redelivery.
+
+    // Read the records not committed again on the next poll, so a failure (Redis down, no
+    // acknowledgement) delays them instead of leaving them until a restart. Those that were
+    // answered are then replayed from the session's `recent` list, not run again.
+    if (!to_retry.empty()) {
+        if (auto ec = consumer_.rewind(to_retry)) {
+            engine_log().warn("rewind failed; records wait for a restart or rebalance",
+                              {{"records", to_retry.size()}, {"error", ec.message()}});
+        }
+    }
     if (!to_commit.empty()) {
         if (auto ec = consumer_.commit(to_commit)) {
             engine_log().warn("commit failed", {{"error", ec.message()}});

@@ -334,6 +334,51 @@ boost::system::error_code KafkaConsumer::commit(const std::vector<Record>& recor
     return {};
 }
 
+boost::system::error_code KafkaConsumer::rewind(const std::vector<Record>& records) {
+    // Per partition, the lowest offset to read again.
+    std::map<TopicPartition, std::int64_t> first;
+    for (const Record& r : records) {
+        if (r.partition < 0 || r.offset < 0) {
+            continue;
+        }
+        auto [it, inserted] = first.try_emplace(TopicPartition{r.topic, r.partition}, r.offset);
+        if (!inserted) {
+            it->second = std::min(it->second, r.offset);
+        }
+    }
+    if (first.empty()) {
+        return {};
+    }
+
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(first.size())));
+    for (const auto& [tp, offset] : first) {
+        rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+            offset;
+    }
+    if (rd_kafka_error_t* error = rd_kafka_seek_partitions(impl_->rk.get(), list.get(), 5000)) {
+        rd_kafka_resp_err_t err = rd_kafka_error_code(error);
+        detail::kafka_logger().warn(
+            "rewind failed", {{"group", impl_->group_id}, {"error", rd_kafka_error_string(error)}});
+        rd_kafka_error_destroy(error);
+        return detail::to_error_code(err);
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+        const rd_kafka_topic_partition_t& p = list->elems[i];
+        if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            detail::kafka_logger().warn("rewind failed", {{"group", impl_->group_id},
+                                                          {"topic", p.topic},
+                                                          {"partition", p.partition},
+                                                          {"error", rd_kafka_err2name(p.err)}});
+            return detail::to_error_code(p.err);
+        }
+        detail::kafka_logger().info("rewound", {{"group", impl_->group_id},
+                                                {"topic", p.topic},
+                                                {"partition", p.partition},
+                                                {"offset", p.offset}});
+    }
+    return {};
+}
+
 std::vector<TopicPartition> KafkaConsumer::assignment() const {
     std::vector<TopicPartition> out;
     rd_kafka_topic_partition_list_t* raw = nullptr;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/system/errc.hpp>
 #include <boost/system/error_code.hpp>
 
 namespace teller::core {
@@ -64,10 +65,20 @@ public:
     virtual ~Consumer() = default;
 
     /// Returns up to `max_records`, waiting at most `timeout` for the first one.
-    virtual std::vector<Record> poll(std::size_t max_records, std::chrono::milliseconds timeout) = 0;
+    virtual std::vector<Record> poll(std::size_t max_records,
+                                     std::chrono::milliseconds timeout) = 0;
 
     /// Commits, synchronously, the offsets after `records` (per partition, the highest + 1).
     virtual boost::system::error_code commit(const std::vector<Record>& records) = 0;
+
+    /// Moves the read position of every partition in `records` back to the lowest offset
+    /// given for it there, so that the next polls return those records again. Used after a
+    /// failure that left them unprocessed, so they are retried instead of waiting for a
+    /// restart. The default says `operation_not_supported`.
+    virtual boost::system::error_code rewind(const std::vector<Record>& records) {
+        (void)records;
+        return make_error_code(boost::system::errc::operation_not_supported);
+    }
 };
 
 }  // namespace teller::core

@@ -85,6 +85,8 @@ public:
     /// broker_unavailable (coordinator unreachable, rebalance in progress, fenced member),
     /// timeout.
     boost::system::error_code commit(const std::vector<Record>& records) override;
+    /// Seeks (rd_kafka_seek_partitions) each partition back; prefetched records are dropped.
+    boost::system::error_code rewind(const std::vector<Record>& records) override;
 
     /// The partitions currently assigned to this member (changes only inside poll()).
     std::vector<TopicPartition> assignment() const;
