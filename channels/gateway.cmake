@@ -1,2 +1,7 @@
 # Sources of the gateway (owned by the gateway component).
-target_sources(teller_channels PRIVATE src/placeholder.cpp)  # replaced by the gateway component
+target_sources(teller_channels PRIVATE
+    src/gateway.cpp
+    src/outbound_dispatcher.cpp
+    src/webchat_page.cpp
+    src/webchat_protocol.cpp
+    src/ws_session.cpp)

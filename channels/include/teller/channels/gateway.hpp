@@ -1,0 +1,169 @@
+// The gateway: one Boost.Beast HTTP + WebSocket server hosting the web chat, health and readiness.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "teller/core/bus.hpp"
+#include "teller/core/events.hpp"
+
+namespace teller::channels {
+
+/// Settings of one gateway instance. Every field has a default that works for a first run.
+struct GatewayOptions {
+    /// Address to bind. Loopback by default; "0.0.0.0" or "::" to listen on every interface.
+    std::string host = "127.0.0.1";
+
+    /// TCP port; 0 asks the kernel for an ephemeral port (start() returns it).
+    std::uint16_t port = 8080;
+
+    /// Name of this instance, written as `reply_to` on every InboundMessage so the engine's
+    /// replies come back here. Empty means a random "gw-<hex>" id chosen at construction.
+    /// Instances behind one load balancer must have distinct ids.
+    std::string instance_id;
+
+    /// Threads running the I/O loop (at least 1).
+    std::size_t io_threads = 1;
+
+    /// Largest WebSocket message handled. A larger message is read and discarded up to
+    /// `max_ws_discard_bytes` and answered with an error frame `too_large`; the connection stays.
+    std::size_t max_ws_message_bytes = 64 * 1024;
+
+    /// Largest WebSocket message tolerated at all. Past it Beast fails the connection with close
+    /// code 1009 (RFC 6455 section 7.4.1), so one client cannot stream without end.
+    std::size_t max_ws_discard_bytes = 4 * 1024 * 1024;
+
+    /// Largest HTTP request body; a larger one is answered 413 and the connection closed.
+    std::size_t max_http_body_bytes = 64 * 1024;
+
+    /// Origins allowed to open the WebSocket (RFC 6455 section 10.2), each written as the
+    /// browser sends it ("https://bank.example", "http://127.0.0.1:8080"); "*" allows any.
+    /// Empty (the default) allows exactly: requests without an `Origin` header (non-browser
+    /// clients, which can forge the header anyway) and requests whose Origin's host[:port]
+    /// equals the request's `Host` header, i.e. the built-in page served by this gateway.
+    /// Anything else is refused with 403 before the upgrade.
+    std::vector<std::string> allowed_origins;
+
+    /// An HTTP connection that sends no complete request for this long is closed.
+    std::chrono::milliseconds http_idle_timeout{30'000};
+
+    /// Time allowed for the WebSocket opening handshake.
+    std::chrono::milliseconds ws_handshake_timeout{10'000};
+
+    /// A WebSocket that is silent for this long is closed. A ping is sent at half the interval,
+    /// so a live browser tab that answers pings stays connected.
+    std::chrono::milliseconds ws_idle_timeout{60'000};
+
+    /// Frames queued for one socket before the gateway gives up on a client that does not read
+    /// (the socket is closed with 1008 "policy violation").
+    std::size_t max_queued_frames = 256;
+};
+
+/// One Boost.Beast server per instance. Routes:
+///   - `GET /`        the self-contained web chat page (HTML, CSS and JS embedded, no CDN);
+///   - `GET /healthz` 200 "ok" while the process serves requests;
+///   - `GET /readyz`  200 "ready" when started and the readiness hook says so, else 503;
+///   - `GET /ws`      WebSocket upgrade for the web chat (426 without an upgrade, 403 from a
+///                    refused origin);
+///   - any other path 404, a known path with another method 405, a body past
+///     `max_http_body_bytes` 413. Every response carries `Server: teller`.
+///
+/// Web chat protocol: JSON objects in WebSocket frames (text frames; binary frames holding
+/// UTF-8 JSON are accepted too).
+///
+/// Client to server:
+///   - `{"type":"hello","conversation":"<optional id>","locale":"<optional BCP 47>"}` opens or
+///     resumes a conversation. An id must read `webchat:` followed by 16 to 64 characters from
+///     [A-Za-z0-9_-]; an absent or refused id gets a fresh `webchat:<32 hex>` (a refused one
+///     also gets an error frame `bad_request` first). A second hello naming another
+///     conversation is refused with `bad_request`.
+///   - `{"type":"message","text":"...","id":"<optional client message id>"}` sends a customer
+///     message. `text` must be non-empty; `id`, when given, 1 to 64 characters from
+///     [A-Za-z0-9._:-]. A message before any hello opens a conversation implicitly (a welcome
+///     frame is sent first).
+///
+/// Server to client:
+///   - `{"type":"welcome","conversation":"webchat:..."}` answers hello (or the first message).
+///   - `{"type":"ack","id":"..."}` once Kafka acknowledged the InboundMessage. `id` is the client's
+///     id, or the one the gateway generated when the client gave none.
+///   - `{"type":"reply","text":"...","quick_replies":[{"title":"...","payload":"..."}],
+///     "in_reply_to":"...","sequence":n,"locale":"..."}` (locale only when set); `in_reply_to` is
+///     the client's message id ("" for a proactive message). Tapping a quick reply should send its
+///     `payload` as a message.
+///   - `{"type":"error","code":"...","message":"...","id":"..."}` with code `invalid_json`,
+///     `invalid_utf8`, `too_large`, `bad_request` or `unavailable` (the message was not
+///     accepted by Kafka: resend it with the same id). `id` is present when the failure concerns
+///     one identified message. The connection stays open after every error frame.
+///
+/// Each accepted message is produced to `teller.inbound`, keyed by conversation, with headers
+/// `schema: teller.inbound.v1` and `trace_id`, as an InboundMessage with channel "webchat",
+/// id `<conversation>/<client id or generated id>` (scoped so that one client's ids cannot
+/// collide with, or suppress as duplicates, another conversation's), sender = conversation,
+/// the hello's locale, `reply_to` = this instance and a fresh W3C-style trace id.
+///
+/// Two limits that come from RFC 6455 and Beast 1.81 rather than choice: a *text* frame holding
+/// invalid UTF-8 makes Beast fail the connection with close code 1007 (RFC 6455 section 8.1
+/// requires it, and Beast offers no switch); a client can reconnect and resume with hello.
+/// Invalid UTF-8 in a *binary* frame gets an `invalid_utf8` error frame and the connection
+/// stays. A message past `max_ws_discard_bytes` is failed with 1009.
+///
+/// Thread safety: start() and stop() from one controlling thread; deliver(), is_connected(),
+/// connection_count() from any thread.
+class Gateway {
+public:
+    /// Keeps a reference to `producer`, which must outlive the gateway (or at least stop()).
+    /// Throws core::Error when `options` are unusable (no io thread, zero limits).
+    Gateway(GatewayOptions options, core::Producer& producer);
+    ~Gateway();
+    Gateway(const Gateway&) = delete;
+    Gateway& operator=(const Gateway&) = delete;
+
+    /// Sets the hook /readyz consults (e.g. "Kafka reachable"). Absent hook: ready once started.
+    /// A hook that throws counts as not ready. Call before start().
+    void set_readiness(std::function<bool()> ready);
+
+    /// Binds, listens and starts the io threads; returns the bound port. Throws core::Error
+    /// naming the address when it cannot bind or was already started.
+    std::uint16_t start();
+
+    /// Stops accepting, sends close frames (1001 "going away") to every WebSocket, waits up to
+    /// about two seconds for connections to finish, then stops the io threads. Idempotent;
+    /// also called by the destructor. Delivery callbacks arriving afterwards are ignored.
+    void stop();
+
+    /// Pushes a reply to every WebSocket of `message.conversation` on this instance. Returns
+    /// true when at least one socket took it, or when the reply (same in_reply_to and
+    /// sequence) was already shown to that conversation and is skipped as a duplicate. Returns
+    /// false, with a WARN, when no socket here holds the conversation: the reply is dropped.
+    /// Thread-safe.
+    // TODO(teller): the web chat has no offline delivery; a reply for a customer who closed the
+    // tab is lost, and should instead be parked (Redis, short TTL) and replayed on resume.
+    bool deliver(const core::OutboundMessage& message);
+
+    /// Whether a WebSocket on this instance currently holds `conversation`. Thread-safe.
+    bool is_connected(std::string_view conversation) const;
+
+    /// Open connections (HTTP and WebSocket). Thread-safe.
+    std::size_t connection_count() const;
+
+    /// This instance's id (the `reply_to` it writes).
+    const std::string& instance_id() const noexcept;
+
+    /// The bound port after start(), 0 before.
+    std::uint16_t port() const noexcept;
+
+    /// The path of the WebSocket endpoint ("/ws").
+    static constexpr std::string_view kWebSocketPath = "/ws";
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace teller::channels

@@ -1,0 +1,711 @@
+// The gateway: listener, HTTP routes, connection bookkeeping and reply delivery.
+#include "teller/channels/gateway.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <exception>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "gateway_state.hpp"
+#include "teller/core/error.hpp"
+#include "webchat_page.hpp"
+#include "webchat_protocol.hpp"
+#include "ws_session.hpp"
+
+namespace teller::channels {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+namespace detail {
+namespace {
+
+// Largest request header block; past it the request is answered 431.
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+
+// After an error response the gateway reads (and drops) what the client still sends, for at
+// most this long and this much, so the client sees the response instead of a reset.
+constexpr std::chrono::seconds kLingerTime{1};
+constexpr std::size_t kLingerBytes = 1024 * 1024;
+
+// How long stop() waits for connections to close before stopping the io threads.
+constexpr std::chrono::seconds kStopGrace{2};
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+// True for a Host header value safe to repeat in a response header.
+bool is_plain_host(std::string_view host) {
+    if (host.empty() || host.size() > 255) {
+        return false;
+    }
+    return std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
+               c == ':' || c == '[' || c == ']';
+    });
+}
+
+// The WebSocket origin policy documented on GatewayOptions::allowed_origins.
+bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin,
+                    std::string_view host) {
+    if (origin.empty()) {
+        return true;
+    }
+    if (allowed.empty()) {
+        const std::size_t scheme_end = origin.find("://");
+        if (scheme_end == std::string_view::npos || host.empty()) {
+            return false;
+        }
+        std::string_view authority = origin.substr(scheme_end + 3);
+        return lower(authority) == lower(host);
+    }
+    const std::string wanted = lower(origin);
+    return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& entry) {
+        return entry == "*" || lower(entry) == wanted;
+    });
+}
+
+std::string endpoint_text(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) {
+        return "?";
+    }
+    return remote.address().to_string() + ":" + std::to_string(remote.port());
+}
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+Response make_response(http::status status, unsigned version, bool keep_alive,
+                       std::string_view content_type, std::string body) {
+    Response response{status, version};
+    response.set(http::field::server, "teller");
+    response.set(http::field::content_type, content_type);
+    response.set(http::field::cache_control, "no-store");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.keep_alive(keep_alive);
+    response.body() = std::move(body);
+    response.prepare_payload();
+    return response;
+}
+
+Response make_text(http::status status, const Request& request, std::string body) {
+    return make_response(status, request.version(), request.keep_alive(),
+                         "text/plain; charset=utf-8", std::move(body));
+}
+
+// The page, with a policy that allows its own inline style and script and nothing foreign.
+Response make_page(const Request& request) {
+    const WebchatPage& page = webchat_page();
+    Response response = make_response(http::status::ok, request.version(), request.keep_alive(),
+                                      "text/html; charset=utf-8", page.html);
+    std::string connect = "'self'";
+    const std::string_view host = request[http::field::host];
+    if (is_plain_host(host)) {
+        connect += " ws://" + std::string(host) + " wss://" + std::string(host);
+    }
+    response.set("Content-Security-Policy",
+                 "default-src 'none'; style-src " + page.style_hash + "; script-src " +
+                     page.script_hash + "; connect-src " + connect +
+                     "; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                     "frame-ancestors 'self'");
+    response.set("Referrer-Policy", "no-referrer");
+    return response;
+}
+
+/// One HTTP connection: reads requests, answers the routes, hands upgrades to WsSession.
+class HttpSession final : public Connection, public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(GatewayState& state, tcp::socket&& socket)
+        : state_(state), remote_(endpoint_text(socket)), stream_(std::move(socket)) {
+        executor_ = stream_.get_executor();
+    }
+
+    ~HttpSession() override { state_.remove_connection(this); }
+
+    void run() {
+        state_.add_connection(this, weak_from_this());
+        state_.log.debug("connection opened", {{"remote", remote_}});
+        asio::dispatch(executor_,
+                       beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+    }
+
+    void shutdown() override {
+        asio::post(executor_, [self = shared_from_this()] {
+            if (self->upgraded_) {
+                return;
+            }
+            boost::system::error_code ignored;
+            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            self->stream_.socket().close(ignored);
+        });
+    }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->body_limit(state_.options.max_http_body_bytes);
+        parser_->header_limit(kHeaderLimit);
+        stream_.expires_after(state_.options.http_idle_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+        try {
+            handle_read(ec);
+        } catch (const std::exception& e) {
+            state_.log.warn("http request handling failed",
+                            {{"remote", remote_}, {"error", e.what()}});
+        }
+    }
+
+    void handle_read(beast::error_code ec) {
+        // Errors: the client left, went idle, or sent something unacceptable.
+        if (ec == http::error::end_of_stream) {
+            boost::system::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            return;
+        }
+        if (ec == http::error::body_limit) {
+            reject(http::status::payload_too_large, "request body too large\n");
+            return;
+        }
+        if (ec == http::error::header_limit) {
+            reject(http::status::request_header_fields_too_large, "request header too large\n");
+            return;
+        }
+        if (ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+            ec == asio::error::eof || ec == asio::error::connection_reset) {
+            state_.log.debug("connection ended", {{"remote", remote_}, {"reason", ec.message()}});
+            return;
+        }
+        if (ec) {
+            if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+                reject(http::status::bad_request, "malformed request\n");
+                return;
+            }
+            state_.log.debug("connection failed", {{"remote", remote_}, {"error", ec.message()}});
+            return;
+        }
+
+        Request request = parser_->release();
+        if (websocket::is_upgrade(request)) {
+            upgrade(std::move(request));
+            return;
+        }
+        send(route(request), false);
+    }
+
+    Response route(const Request& request) {
+        std::string_view path = request.target();
+        path = path.substr(0, path.find('?'));
+
+        // Known paths take GET only; anything else is unknown.
+        const bool known = path == "/" || path == "/healthz" || path == "/readyz" ||
+                           path == Gateway::kWebSocketPath;
+        if (!known) {
+            return make_text(http::status::not_found, request, "not found\n");
+        }
+        if (request.method() != http::verb::get) {
+            Response response =
+                make_text(http::status::method_not_allowed, request, "method not allowed\n");
+            response.set(http::field::allow, "GET");
+            return response;
+        }
+
+        if (path == "/") {
+            return make_page(request);
+        }
+        if (path == "/healthz") {
+            return make_text(http::status::ok, request, "ok");
+        }
+        if (path == "/readyz") {
+            const bool ready = state_.ready();
+            return make_text(ready ? http::status::ok : http::status::service_unavailable, request,
+                             ready ? "ready" : "not ready");
+        }
+        Response response = make_text(http::status::upgrade_required, request,
+                                      "this endpoint speaks WebSocket only\n");
+        response.set(http::field::upgrade, "websocket");
+        response.set(http::field::connection, "Upgrade");
+        return response;
+    }
+
+    void upgrade(Request request) {
+        std::string_view path = request.target();
+        path = path.substr(0, path.find('?'));
+        if (path != Gateway::kWebSocketPath) {
+            send(make_text(http::status::not_found, request, "not found\n"), false);
+            return;
+        }
+
+        // RFC 6455 section 10.2: browsers send Origin; refuse pages the operator did not allow.
+        const std::string_view origin = request[http::field::origin];
+        if (!origin_allowed(state_.options.allowed_origins, origin, request[http::field::host])) {
+            state_.log.warn("websocket origin refused",
+                            {{"remote", remote_}, {"origin", std::string(origin)}});
+            send(make_text(http::status::forbidden, request, "origin not allowed\n"), false);
+            return;
+        }
+
+        // Beast's websocket timeouts take over from the HTTP idle timer.
+        upgraded_ = true;
+        stream_.expires_never();
+        auto session = std::make_shared<WsSession>(state_, std::move(stream_), remote_);
+        session->run(std::move(request));
+    }
+
+    // Answers with an error and closes, after letting the client finish sending.
+    void reject(http::status status, std::string body) {
+        state_.log.debug("http request refused",
+                         {{"remote", remote_}, {"status", static_cast<int>(status)}});
+        Response response =
+            make_response(status, 11, false, "text/plain; charset=utf-8", std::move(body));
+        send(std::move(response), true);
+    }
+
+    void send(Response response, bool linger) {
+        auto held = std::make_shared<Response>(std::move(response));
+        http::async_write(
+            stream_, *held,
+            [self = shared_from_this(), held, linger](beast::error_code ec, std::size_t) {
+                self->on_write(ec, held->need_eof(), linger);
+            });
+    }
+
+    void on_write(beast::error_code ec, bool close, bool linger) {
+        if (ec) {
+            state_.log.debug("http write failed", {{"remote", remote_}, {"error", ec.message()}});
+            return;
+        }
+        boost::system::error_code ignored;
+        if (linger) {
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            lingered_ = 0;
+            stream_.expires_after(kLingerTime);
+            do_drain();
+            return;
+        }
+        if (close) {
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            return;
+        }
+        do_read();
+    }
+
+    void do_drain() {
+        stream_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](
+                                                          beast::error_code ec, std::size_t bytes) {
+            self->lingered_ += bytes;
+            if (!ec && self->lingered_ < kLingerBytes) {
+                self->do_drain();
+            }
+        });
+    }
+
+    GatewayState& state_;
+    std::string remote_;
+    beast::tcp_stream stream_;
+    asio::any_io_executor executor_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::array<char, 4096> drain_{};
+    std::size_t lingered_ = 0;
+    bool upgraded_ = false;
+};
+
+}  // namespace
+
+// ---- GatewayState ----------------------------------------------------------------------------
+
+GatewayState::GatewayState(GatewayOptions opts, core::Producer& prod)
+    : options(std::move(opts)), producer(prod), ioc(static_cast<int>(options.io_threads)) {}
+
+void GatewayState::add_connection(Connection* connection, std::weak_ptr<Connection> weak) {
+    std::lock_guard lock(connections_mutex_);
+    connections_[connection] = std::move(weak);
+}
+
+void GatewayState::remove_connection(Connection* connection) {
+    std::lock_guard lock(connections_mutex_);
+    connections_.erase(connection);
+    if (connections_.empty()) {
+        connections_cv_.notify_all();
+    }
+}
+
+std::size_t GatewayState::connection_count() const {
+    std::lock_guard lock(connections_mutex_);
+    return connections_.size();
+}
+
+std::vector<std::shared_ptr<Connection>> GatewayState::live_connections() const {
+    std::vector<std::shared_ptr<Connection>> live;
+    std::lock_guard lock(connections_mutex_);
+    for (const auto& [raw, weak] : connections_) {
+        if (auto connection = weak.lock()) {
+            live.push_back(std::move(connection));
+        }
+    }
+    return live;
+}
+
+bool GatewayState::wait_for_no_connections(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(connections_mutex_);
+    return connections_cv_.wait_for(lock, timeout, [this] { return connections_.empty(); });
+}
+
+void GatewayState::attach(const std::string& conversation,
+                          const std::shared_ptr<WsSession>& session) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(conversations_mutex_);
+    ConversationEntry& entry = conversations_[conversation];
+    entry.sockets.emplace_back(session.get(), session);
+    if (now - last_sweep_ > kSweepInterval) {
+        sweep_locked(now);
+    }
+}
+
+void GatewayState::detach(const std::string& conversation, const WsSession* session) {
+    std::lock_guard lock(conversations_mutex_);
+    auto it = conversations_.find(conversation);
+    if (it == conversations_.end()) {
+        return;
+    }
+    auto& sockets = it->second.sockets;
+    std::erase_if(sockets, [session](const auto& s) { return s.first == session; });
+    if (sockets.empty()) {
+        it->second.idle_since = std::chrono::steady_clock::now();
+    }
+}
+
+// Forgets conversations that have had no socket for kIdleRetention. Uses expired() only:
+// locking a weak_ptr here could run a session's destructor, which calls detach().
+void GatewayState::sweep_locked(std::chrono::steady_clock::time_point now) {
+    last_sweep_ = now;
+    std::erase_if(conversations_, [now](const auto& item) {
+        const ConversationEntry& entry = item.second;
+        const bool idle = std::all_of(entry.sockets.begin(), entry.sockets.end(),
+                                      [](const auto& s) { return s.second.expired(); });
+        return idle && now - entry.idle_since > kIdleRetention;
+    });
+}
+
+bool GatewayState::deliver(const core::OutboundMessage& message) {
+    if (!running.load()) {
+        log.warn("reply dropped: gateway not running", {{"conversation", message.conversation}});
+        return false;
+    }
+
+    // Find the sockets and check the reply against those already shown, in one critical
+    // section; the shared_ptrs are released after it (a destructor may call detach()).
+    std::vector<std::shared_ptr<WsSession>> targets;
+    bool duplicate = false;
+    {
+        std::lock_guard lock(conversations_mutex_);
+        auto it = conversations_.find(message.conversation);
+        if (it != conversations_.end()) {
+            for (const auto& socket : it->second.sockets) {
+                if (auto session = socket.second.lock()) {
+                    targets.push_back(std::move(session));
+                }
+            }
+            if (!targets.empty() && !message.in_reply_to.empty()) {
+                ConversationEntry& entry = it->second;
+                std::string key = message.in_reply_to + "#" + std::to_string(message.sequence);
+                if (entry.seen.contains(key)) {
+                    duplicate = true;
+                } else {
+                    entry.seen.insert(key);
+                    entry.recent.push_back(std::move(key));
+                    if (entry.recent.size() > kRememberedReplies) {
+                        entry.seen.erase(entry.recent.front());
+                        entry.recent.pop_front();
+                    }
+                }
+            }
+        }
+    }
+
+    if (targets.empty()) {
+        // TODO(teller): no offline delivery for the web chat yet; this reply is lost.
+        log.warn("reply dropped: no socket holds the conversation here",
+                 {{"conversation", message.conversation},
+                  {"in_reply_to", message.in_reply_to},
+                  {"trace_id", message.trace_id}});
+        return false;
+    }
+    if (duplicate) {
+        log.debug("duplicate reply skipped", {{"conversation", message.conversation},
+                                              {"in_reply_to", message.in_reply_to},
+                                              {"sequence", message.sequence}});
+        return true;
+    }
+
+    auto frame = std::make_shared<const std::string>(make_reply(message));
+    for (const auto& session : targets) {
+        session->post_frame(frame);
+    }
+    log.debug("reply delivered", {{"conversation", message.conversation},
+                                  {"sockets", targets.size()},
+                                  {"trace_id", message.trace_id}});
+    return true;
+}
+
+bool GatewayState::is_connected(std::string_view conversation) const {
+    std::lock_guard lock(conversations_mutex_);
+    auto it = conversations_.find(conversation);
+    if (it == conversations_.end()) {
+        return false;
+    }
+    return std::any_of(it->second.sockets.begin(), it->second.sockets.end(),
+                       [](const auto& s) { return !s.second.expired(); });
+}
+
+bool GatewayState::ready() const {
+    if (!running.load()) {
+        return false;
+    }
+    if (!readiness) {
+        return true;
+    }
+    try {
+        return readiness();
+    } catch (const std::exception& e) {
+        log.warn("readiness hook threw", {{"error", e.what()}});
+        return false;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace detail
+
+// ---- Gateway -----------------------------------------------------------------------------------
+
+struct Gateway::Impl {
+    Impl(GatewayOptions options, core::Producer& producer) : state(std::move(options), producer) {}
+
+    void do_accept() {
+        acceptor->async_accept(asio::make_strand(state.ioc),
+                               [this](const boost::system::error_code& ec, tcp::socket socket) {
+                                   on_accept(ec, std::move(socket));
+                               });
+    }
+
+    // TODO(teller): there is no cap on concurrent connections, on sockets per conversation or
+    // on messages per client; a flood can exhaust descriptors and fill the producer's queue.
+    void on_accept(const boost::system::error_code& ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor->is_open()) {
+            return;
+        }
+        if (ec) {
+            // Out of descriptors and the like: pause instead of spinning, then go on.
+            state.log.warn("accept failed", {{"error", ec.message()}});
+            retry_timer->expires_after(std::chrono::milliseconds(100));
+            retry_timer->async_wait([this](const boost::system::error_code& wait_ec) {
+                if (!wait_ec && acceptor->is_open()) {
+                    do_accept();
+                }
+            });
+            return;
+        }
+        try {
+            // Chat frames are small and interactive: do not let Nagle hold them back.
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            std::make_shared<detail::HttpSession>(state, std::move(socket))->run();
+        } catch (const std::exception& e) {
+            state.log.warn("connection setup failed", {{"error", e.what()}});
+        }
+        do_accept();
+    }
+
+    void run_io() {
+        // Handlers catch their own exceptions; this is the last line, never the plan.
+        while (true) {
+            try {
+                state.ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                state.log.error("exception escaped an io handler", {{"error", e.what()}});
+            } catch (...) {
+                state.log.error("unknown exception escaped an io handler");
+            }
+        }
+    }
+
+    detail::GatewayState state;
+    // Destroyed before `state`, whose io_context they belong to.
+    std::optional<tcp::acceptor> acceptor;
+    std::optional<asio::steady_timer> retry_timer;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::vector<std::thread> threads;
+    std::uint16_t port = 0;
+    bool started = false;
+    bool stopped = false;
+};
+
+Gateway::Gateway(GatewayOptions options, core::Producer& producer) {
+    if (options.io_threads == 0) {
+        throw core::Error("gateway: io_threads must be at least 1");
+    }
+    if (options.max_ws_message_bytes == 0 || options.max_http_body_bytes == 0 ||
+        options.max_queued_frames == 0) {
+        throw core::Error("gateway: message, body and queue limits must be positive");
+    }
+    if (options.max_ws_discard_bytes < options.max_ws_message_bytes) {
+        throw core::Error("gateway: max_ws_discard_bytes must be at least max_ws_message_bytes");
+    }
+    if (options.instance_id.empty()) {
+        options.instance_id = "gw-" + detail::random_hex(6);
+    }
+    impl_ = std::make_unique<Impl>(std::move(options), producer);
+}
+
+Gateway::~Gateway() {
+    stop();
+}
+
+void Gateway::set_readiness(std::function<bool()> ready) {
+    impl_->state.readiness = std::move(ready);
+}
+
+std::uint16_t Gateway::start() {
+    Impl& impl = *impl_;
+    if (impl.started) {
+        throw core::Error("gateway: already started");
+    }
+    const GatewayOptions& options = impl.state.options;
+    const std::string where = options.host + ":" + std::to_string(options.port);
+
+    // Resolve, bind and listen; every failure names the address.
+    boost::system::error_code ec;
+    tcp::resolver resolver(impl.state.ioc);
+    auto endpoints = resolver.resolve(options.host, std::to_string(options.port),
+                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || endpoints.empty()) {
+        throw core::Error("gateway: cannot resolve " + where + ": " + ec.message());
+    }
+    const tcp::endpoint endpoint = *endpoints.begin();
+    impl.acceptor.emplace(asio::make_strand(impl.state.ioc));
+    impl.retry_timer.emplace(impl.acceptor->get_executor());
+    if (impl.acceptor->open(endpoint.protocol(), ec);
+        !ec && (impl.acceptor->set_option(asio::socket_base::reuse_address(true), ec), !ec) &&
+        (impl.acceptor->bind(endpoint, ec), !ec)) {
+        impl.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        impl.acceptor.reset();
+        throw core::Error("gateway: cannot listen on " + where + ": " + ec.message(), true);
+    }
+    impl.port = impl.acceptor->local_endpoint().port();
+
+    // Run.
+    impl.started = true;
+    impl.state.running = true;
+    {
+        std::lock_guard lock(impl.state.lifeline->mutex);
+        impl.state.lifeline->open = true;
+    }
+    impl.work.emplace(impl.state.ioc.get_executor());
+    asio::dispatch(impl.acceptor->get_executor(), [&impl] { impl.do_accept(); });
+    for (std::size_t i = 0; i < options.io_threads; ++i) {
+        impl.threads.emplace_back([&impl] { impl.run_io(); });
+    }
+    impl.state.log.info("gateway listening", {{"host", options.host},
+                                              {"port", impl.port},
+                                              {"instance", options.instance_id},
+                                              {"io_threads", options.io_threads}});
+    return impl.port;
+}
+
+void Gateway::stop() {
+    Impl& impl = *impl_;
+    if (!impl.started || impl.stopped) {
+        return;
+    }
+    impl.stopped = true;
+    impl.state.running = false;
+    {
+        std::lock_guard lock(impl.state.lifeline->mutex);
+        impl.state.lifeline->open = false;
+    }
+
+    // Stop accepting, ask every connection to close, give them a moment.
+    asio::post(impl.acceptor->get_executor(), [&impl] {
+        boost::system::error_code ignored;
+        impl.acceptor->close(ignored);
+        impl.retry_timer->cancel();
+    });
+    for (const auto& connection : impl.state.live_connections()) {
+        connection->shutdown();
+    }
+    const bool drained = impl.state.wait_for_no_connections(detail::kStopGrace);
+
+    // Then stop the loop; handlers still queued are destroyed with the io_context.
+    impl.work.reset();
+    impl.state.ioc.stop();
+    for (std::thread& thread : impl.threads) {
+        thread.join();
+    }
+    impl.threads.clear();
+    impl.state.log.info("gateway stopped", {{"instance", impl.state.options.instance_id},
+                                            {"drained", drained ? "yes" : "no"}});
+}
+
+bool Gateway::deliver(const core::OutboundMessage& message) {
+    try {
+        return impl_->state.deliver(message);
+    } catch (const std::exception& e) {
+        impl_->state.log.warn("reply delivery failed",
+                              {{"conversation", message.conversation}, {"error", e.what()}});
+        return false;
+    }
+}
+
+bool Gateway::is_connected(std::string_view conversation) const {
+    return impl_->state.is_connected(conversation);
+}
+
+std::size_t Gateway::connection_count() const {
+    return impl_->state.connection_count();
+}
+
+const std::string& Gateway::instance_id() const noexcept {
+    return impl_->state.options.instance_id;
+}
+
+std::uint16_t Gateway::port() const noexcept {
+    return impl_->port;
+}
+
+}  // namespace teller::channels
