@@ -1,2 +1,7 @@
-# Sources of the nlu component (owned by that component).
-target_sources(teller_nlu PRIVATE src/nlu/placeholder.cpp)  # replaced by the NLU component
+# Sources of the nlu component: tokenizer, model file format, evaluation, the LibTorch model.
+# Only intent_model.cpp includes torch headers (they cost seconds per translation unit).
+target_sources(teller_nlu PRIVATE
+    src/nlu/evaluation.cpp
+    src/nlu/intent_model.cpp
+    src/nlu/model_file.cpp
+    src/nlu/tokenizer.cpp)
