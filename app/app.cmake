@@ -1,1 +1,8 @@
-# The teller executable (owned by the app component).
+# The teller executable. It lands at the top of the build tree, beside skills/.
+add_executable(teller src/main.cpp src/cli.cpp src/commands.cpp)
+target_link_libraries(teller PRIVATE teller_warnings teller::core teller::nlu teller::channels)
+set_target_properties(teller PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+install(TARGETS teller RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/demo-bank.json DESTINATION ${CMAKE_INSTALL_DATADIR}/teller)
+# `teller run` loads the shipped skills from build/skills by default.
+add_dependencies(teller teller_skill_cards)

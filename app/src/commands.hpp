@@ -1,0 +1,26 @@
+// The teller subcommands, each a function from parsed flags to an exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+
+namespace teller::app {
+
+/// A subcommand: its spec (flags, help) and what runs it.
+struct Command {
+    CommandSpec spec;
+    int (*main)(const Args& args);
+};
+
+/// Every subcommand, in the order `teller --help` lists them.
+const std::vector<Command>& commands();
+
+int run_main(const Args& args);
+int engine_main(const Args& args);
+int gateway_main(const Args& args);
+int train_main(const Args& args);
+int eval_main(const Args& args);
+
+}  // namespace teller::app
