@@ -106,6 +106,17 @@ int main(int argc, char** argv) {
     std::cerr << "e2e_bench: teller on port " << teller.port() << "; " << o.clients << " clients x "
               << o.messages << " messages\n";
 
+    // Warm up: the first reply waits for the consumer groups to form (about 3 s); not measured.
+    {
+        ChatClient warmup(teller.port());
+        warmup.hello();
+        warmup.say("hello");
+        if (!warmup.next_of_type("reply", 60s)) {
+            std::cerr << "e2e_bench: no reply to the warm-up message\n" << teller.log();
+            return 1;
+        }
+    }
+
     // Closed loop: each client sends its next message once the previous one was answered.
     const std::vector<std::string> utterances = {
         "what is my balance", "I lost my card", "我要查余额", "hello",
