@@ -45,12 +45,38 @@ boost::system::error_code create_topics(const KafkaConfig& config,
     detail::KafkaHandlePtr rk =
         detail::make_handle(RD_KAFKA_PRODUCER, detail::make_conf(config, {}));
 
+    // Ask only for the topics the cluster lacks: a cluster whose topics exist (managed by its
+    // operators, or a mock in another process, which cannot create topics) needs no admin call.
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (rd_kafka_resp_err_t err =
+            rd_kafka_metadata(rk.get(), 1, nullptr, &metadata, detail::to_timeout_ms(timeout))) {
+        log.warn("cannot read cluster metadata",
+                 {{"brokers", config.brokers}, {"error", rd_kafka_err2name(err)}});
+        return detail::to_error_code(err);
+    }
+    std::vector<std::string> missing;
+    for (const std::string& topic : topics) {
+        bool exists = false;
+        for (int i = 0; i < metadata->topic_cnt; ++i) {
+            const rd_kafka_metadata_topic_t& t = metadata->topics[i];
+            exists = exists || (topic == t.topic && t.err == RD_KAFKA_RESP_ERR_NO_ERROR);
+        }
+        if (!exists) {
+            missing.push_back(topic);
+        }
+    }
+    rd_kafka_metadata_destroy(metadata);
+    if (missing.empty()) {
+        log.debug("topics exist", {{"topics", topics.size()}});
+        return {};
+    }
+
     // One request for all topics; replication -1 lets the broker choose its default.
     std::array<char, 512> reason{};
     std::vector<rd_kafka_NewTopic_t*> new_topics;
     std::unique_ptr<std::vector<rd_kafka_NewTopic_t*>, NewTopicsDeleter> new_topics_guard(
         &new_topics);
-    for (const std::string& topic : topics) {
+    for (const std::string& topic : missing) {
         rd_kafka_NewTopic_t* t =
             rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, reason.data(), reason.size());
         if (t == nullptr) {
