@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <thread>
@@ -555,6 +556,34 @@ int eval_main(const Args& args) {
     return 0;
 }
 
+int kafka_dev_main(const Args& args) {
+    core::Config config = load_config(args);
+    int brokers = 1;
+    if (auto n = args.get("brokers")) {
+        brokers = std::stoi(*n);
+        if (brokers < 1 || brokers > 9) {
+            throw Error("--brokers must be between 1 and 9");
+        }
+    }
+    block_stop_signals();
+    core::MockCluster cluster(brokers);
+    for (std::string_view topic :
+         {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic, core::kDlqTopic}) {
+        cluster.create_topic(std::string(topic), config.inbound_partitions);
+    }
+    std::string address = cluster.bootstrap_servers();
+    if (auto file = args.get("address-file")) {
+        std::ofstream(*file) << address << "\n";
+    }
+    std::cout << "Kafka mock cluster at " << address << " with Teller's topics ("
+              << config.inbound_partitions << " partitions each).\n"
+              << "  export TELLER_KAFKA_BROKERS=" << address << "\n"
+              << "  teller engine ... & teller gateway --port 8080 ..." << std::endl;
+    // TODO(teller): librdkafka 2.0.2's mock brokers listen on ephemeral ports only, so the
+    // address changes at every start; a fixed-port bootstrap would need a small TCP relay.
+    return run_until_signal("The Kafka mock cluster");
+}
+
 const std::vector<Command>& commands() {
     static const std::vector<Command> all = {
         {{"run",
@@ -596,6 +625,13 @@ const std::vector<Command>& commands() {
                  {"epochs", "N", "training epochs (default: the tuned value)"},
                  {"per-intent", "", "print precision, recall and F1 per intent"}}})},
          eval_main},
+        {{"kafka-dev", "Run librdkafka's mock Kafka cluster for local multi-process setups",
+          "Creates Teller's topics and prints the bootstrap address for teller engine and\n"
+          "teller gateway (--kafka-brokers or TELLER_KAFKA_BROKERS). Data lives in memory.",
+          join({config_flags(),
+                {{"brokers", "N", "mock brokers (default 1)"},
+                 {"address-file", "FILE", "also write the bootstrap address to FILE"}}})},
+         kafka_dev_main},
     };
     return all;
 }

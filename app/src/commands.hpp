@@ -22,5 +22,6 @@ int engine_main(const Args& args);
 int gateway_main(const Args& args);
 int train_main(const Args& args);
 int eval_main(const Args& args);
+int kafka_dev_main(const Args& args);
 
 }  // namespace teller::app

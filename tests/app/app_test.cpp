@@ -34,7 +34,7 @@ fs::path temp_path(const std::string& name) {
 }
 
 TEST(AppTest, EveryCommandHasHelp) {
-    for (const char* command : {"run", "engine", "gateway", "train", "eval"}) {
+    for (const char* command : {"run", "engine", "gateway", "train", "eval", "kafka-dev"}) {
         Outcome o = teller({command, "--help"});
         EXPECT_EQ(o.status, 0) << command;
         EXPECT_NE(o.output.find(std::string("Usage: teller ") + command), std::string::npos)

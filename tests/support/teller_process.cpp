@@ -66,8 +66,10 @@ bool TellerProcess::start(std::chrono::milliseconds timeout) {
     pid_ = pid;
     reader_ = std::thread([this, fd = pipe_fds[0]] { drain(fd); });
 
-    // Wait for the gateway's address (or for the process to finish, for one-shot commands).
+    // Wait for "is running" (noting the gateway's address on the way), or for the process to
+    // finish, for one-shot commands.
     static const std::regex listening(R"(listening on http://[^:\s]+:(\d+))");
+    static const std::regex running(R"(is running\. Press Ctrl-C)");
     static const std::regex mock(R"(mock cluster at (\S+))");
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -76,8 +78,10 @@ bool TellerProcess::start(std::chrono::milliseconds timeout) {
         if (kafka_bootstrap_.empty() && std::regex_search(text, m, mock)) {
             kafka_bootstrap_ = m[1];
         }
-        if (std::regex_search(text, m, listening)) {
+        if (port_ == 0 && std::regex_search(text, m, listening)) {
             port_ = std::stoi(m[1]);
+        }
+        if (std::regex_search(text, running)) {
             return true;
         }
         int status = 0;

@@ -23,7 +23,8 @@ public:
     TellerProcess(const TellerProcess&) = delete;
     TellerProcess& operator=(const TellerProcess&) = delete;
 
-    /// Starts the process and waits up to `timeout` for "listening on http://host:port".
+    /// Starts the process and waits up to `timeout` for it to say it "is running" (the gateway's
+    /// "listening on http://host:port" sets port()).
     /// False if it exited or timed out first (see log()).
     bool start(std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
