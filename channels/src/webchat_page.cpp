@@ -15,6 +15,7 @@ constexpr std::string_view kHead = R"page(<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Teller</title>
+<link rel="icon" href="data:,">
 <style>)page";
 
 constexpr std::string_view kStyle = R"page(
@@ -83,12 +84,17 @@ constexpr std::string_view kScript = R"page(
   var T = zh ? {
     title: '在线客服', placeholder: '请输入您的问题…', send: '发送', reset: '新对话',
     connecting: '连接中…', online: '在线', offline: '连接已断开，正在重连…',
-    retrying: '暂时无法发送，稍后自动重试', failed: '发送失败：'
+    retrying: '暂时无法发送，稍后自动重试', failed: '发送失败：',
+    greeting: '您好！我可以帮您挂失银行卡、激活新卡和查询余额。请问有什么可以帮您？',
+    suggestions: ['我的卡丢了', '激活我的新卡', '查询余额']
   } : {
     title: 'Customer service', placeholder: 'Type your question…', send: 'Send',
     reset: 'New chat', connecting: 'Connecting…', online: 'Online',
     offline: 'Disconnected, reconnecting…', retrying: 'Not accepted yet, retrying shortly',
-    failed: 'Not sent: '
+    failed: 'Not sent: ',
+    greeting: 'Hello! I can block a lost or stolen card, activate a new card and tell you ' +
+              'your balance. How can I help?',
+    suggestions: ['I lost my card', 'Activate my new card', "What's my balance?"]
   };
   var CONV_KEY = 'teller.webchat.conversation', LOG_KEY = 'teller.webchat.log', MAX_LOG = 200;
   var $ = function (id) { return document.getElementById(id); };
@@ -141,6 +147,15 @@ constexpr std::string_view kScript = R"page(
       render(e);
     });
     pending = saved.pending || [];
+    // The buttons offered with the last reply still apply after a reload.
+    var last = entries[entries.length - 1];
+    if (last && last.who === 'bot') { showChoices(last.choices); }
+  }
+  // A new chat opens with what the bot can do (shown here, not sent to the bot).
+  function greet() {
+    if (entries.length > 0) { return; }
+    render({who: 'bot', text: T.greeting});
+    showChoices(T.suggestions.map(function (s) { return {title: s, payload: s}; }));
   }
 
   function showChoices(list) {
@@ -202,7 +217,7 @@ constexpr std::string_view kScript = R"page(
     var key = m.in_reply_to ? m.in_reply_to + '#' + (m.sequence || 0) : '';
     if (key && seen[key]) { return; }
     if (key) { seen[key] = true; }
-    add({who: 'bot', text: String(m.text || ''), key: key});
+    add({who: 'bot', text: String(m.text || ''), key: key, choices: m.quick_replies || []});
     showChoices(m.quick_replies);
   }
   function onError(m) {
@@ -276,6 +291,7 @@ constexpr std::string_view kScript = R"page(
     store(CONV_KEY, null);
     store(LOG_KEY, null);
     clearView();
+    greet();
     ws = null;
     if (old) { old.close(); }
     backoff = 500;
@@ -283,6 +299,7 @@ constexpr std::string_view kScript = R"page(
   });
 
   restore();
+  greet();
   connect();
 })();
 )page";

@@ -303,6 +303,13 @@ TEST_F(EngineTest, OffsetsAreNotCommittedUntilTheBrokerAcknowledges) {
     EXPECT_EQ(consumer_.committed_offset, 1);
 }
 
+TEST_F(EngineTest, ConfirmationWithNothingPendingSaysNothingWasChanged) {
+    // E.g. a "Yes, block it" button tapped after the session expired or the store was lost.
+    auto replies = say("m1", "/affirm");
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_NE(replies[0].text.find("nothing was changed"), std::string::npos) << replies[0].text;
+}
+
 TEST_F(EngineTest, CompareAndSetConflictRedoesTheTurn) {
     store_.conflicts = 1;
     auto replies = say("m1", "what's my balance");

@@ -59,30 +59,37 @@ ws.receive({type: 'welcome', conversation});
 assert.strictEqual(store['teller.webchat.conversation'], conversation);
 assert.ok(ids.status.className.includes('up'));
 
+// A new chat opens with a greeting and suggestions, drawn locally and not sent.
+assert.strictEqual(ids.log.kids.length, 1);
+assert.strictEqual(ids.log.kids[0].className, 'msg bot');
+assert.ok(ids.log.kids[0].textContent.includes('挂失'));
+assert.strictEqual(ids.choices.kids.length, 3);
+assert.strictEqual(ws.sent.length, 1);
+
 // A message goes out with an id, shows as sending, then as sent after the ack.
 submit('我想挂失信用卡');
 const sent = ws.sent[1];
 assert.strictEqual(sent.type, 'message');
 assert.strictEqual(sent.text, '我想挂失信用卡');
 assert.ok(sent.id);
-assert.strictEqual(ids.log.kids[0].className, 'msg me sending');
+assert.strictEqual(ids.log.kids[1].className, 'msg me sending');
 ws.receive({type: 'ack', id: sent.id});
-assert.strictEqual(ids.log.kids[0].className, 'msg me');
+assert.strictEqual(ids.log.kids[1].className, 'msg me');
 
 // A reply shows once even if sent twice; its quick replies become buttons.
 const reply = {type: 'reply', text: '确认挂失吗？', in_reply_to: sent.id, sequence: 0,
                quick_replies: [{title: '确认', payload: 'yes'}, {title: '取消', payload: 'no'}]};
 ws.receive(reply);
 ws.receive(reply);
-assert.strictEqual(ids.log.kids.length, 2);
-assert.strictEqual(ids.log.kids[1].textContent, '确认挂失吗？');
+assert.strictEqual(ids.log.kids.length, 3);
+assert.strictEqual(ids.log.kids[2].textContent, '确认挂失吗？');
 assert.strictEqual(ids.choices.kids.length, 2);
 
 // Tapping a quick reply sends its payload and shows its title.
 ids.choices.kids[0].listeners.click();
 const tapped = ws.sent[2];
 assert.strictEqual(tapped.text, 'yes');
-assert.strictEqual(ids.log.kids[2].textContent, '确认');
+assert.strictEqual(ids.log.kids[3].textContent, '确认');
 assert.strictEqual(ids.choices.kids.length, 0);
 
 // Enter while an IME candidate is being chosen does not send.

@@ -26,8 +26,10 @@ constexpr Text kGreet{
 constexpr Text kGoodbye{"Goodbye, and thank you for banking with us.", "再见，感谢您的使用。"};
 constexpr Text kThanks{"You're welcome! Anything else I can do for you?",
                        "不客气！还有什么可以帮您？"};
-constexpr Text kAcknowledge{"Okay. Is there anything else I can help with?",
-                            "好的。还有什么可以帮您？"};
+// A yes or no with nothing waiting for it (e.g. a button tapped after the session expired).
+constexpr Text kNothingToConfirm{
+    "Nothing is waiting for your confirmation, so nothing was changed. What would you like to do?",
+    "目前没有需要您确认的操作，也没有做任何更改。请问您想办理什么业务？"};
 constexpr Text kCancelled{"Okay, I've stopped that. Nothing was changed.",
                           "好的，已取消，没有做任何更改。"};
 constexpr Text kNothingToCancel{"There's nothing to cancel. How can I help?",
@@ -368,7 +370,7 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
     } else if (intent == system_intent::thanks) {
         turn.reply(kThanks.in(locale));
     } else if (intent == system_intent::affirm || intent == system_intent::deny) {
-        turn.reply(kAcknowledge.in(locale));
+        turn.reply(kNothingToConfirm.in(locale));
     } else {
         turn.reply(kOutOfScope.in(locale));
     }
