@@ -390,13 +390,26 @@ std::unique_ptr<GatewayParts> start_gateway(const core::Config& config,
     parts->gateway = std::make_unique<channels::Gateway>(options, *parts->producer);
 
     // Each gateway reads every reply in its own group and keeps those addressed to it.
+    // A new instance starts at the end of teller.outbound (the replies before it belong to other
+    // instances); it listens only once it holds its partitions, so no reply to it is missed.
     const std::string& id = parts->gateway->instance_id();
+    core::KafkaConfig outbound_config = kafka_config(brokers, "teller-gateway");
+    outbound_config.properties["auto.offset.reset"] = "latest";
     parts->outbound = std::make_unique<core::KafkaConsumer>(
-        kafka_config(brokers, "teller-gateway"), "teller-gateway-" + id,
+        outbound_config, "teller-gateway-" + id,
         std::vector<std::string>{std::string(core::kOutboundTopic)});
     parts->dispatcher =
         std::make_unique<channels::OutboundDispatcher>(*parts->outbound, *parts->gateway);
     parts->dispatcher->start();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (parts->outbound->assignment().empty()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw Error("the gateway's consumer of " + std::string(core::kOutboundTopic) +
+                            " got no partitions within 30 s from " + brokers,
+                        true);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
 
     std::uint16_t port = parts->gateway->start();
     std::string host = config.http_host == "0.0.0.0" ? "127.0.0.1" : config.http_host;
