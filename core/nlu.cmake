@@ -5,3 +5,8 @@ target_sources(teller_nlu PRIVATE
     src/nlu/intent_model.cpp
     src/nlu/model_file.cpp
     src/nlu/tokenizer.cpp)
+# Rule-based entity extractors (no torch).
+target_sources(teller_nlu PRIVATE
+    src/nlu/entities.cpp
+    src/nlu/entities_date.cpp
+    src/nlu/entities_numeral.cpp)

@@ -13,6 +13,7 @@
 
 #include "model_file.hpp"
 #include "teller/core/log.hpp"
+#include "teller/nlu/entities.hpp"
 #include "teller/nlu/tokenizer.hpp"
 
 namespace teller::nlu {
@@ -503,6 +504,11 @@ std::vector<core::NluResult> IntentModel::parse(std::span<const std::string> tex
         }
     } catch (const c10::Error& e) {
         rethrow_torch(e, "parsing");
+    }
+
+    // Entities come from the rule-based extractors (entities.hpp), dated against today (UTC).
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        results[i].entities = extract_entities(texts[i]);
     }
     return results;
 }

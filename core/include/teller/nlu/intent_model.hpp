@@ -66,7 +66,8 @@ public:
     void save(const std::filesystem::path& path) const;
 
     /// One forward pass for the whole batch; each ranking holds the top five intents (fewer
-    /// if the model knows fewer) with softmax confidences. No entities. Thread-safe.
+    /// if the model knows fewer) with softmax confidences. Entities come from
+    /// extract_entities() (entities.hpp) with the default context. Thread-safe.
     std::vector<core::NluResult> parse(std::span<const std::string> texts) const override;
     /// Every intent, sorted.
     std::vector<std::string> intents() const override;
