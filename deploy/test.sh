@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 deploy/install-deps.sh
 deploy/build.sh -DTELLER_BUILD_TESTS=ON
+# Out-of-tree skills under examples/, built against the installed package as their authors would.
+deploy/build-examples.sh
 
 jobs=${TELLER_TEST_JOBS:-$(nproc)}
 ctest --test-dir build --output-on-failure -j "$jobs" -LE bench

@@ -1,0 +1,20 @@
+// The exchange skill's intents with their titles and training examples (English and Chinese).
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace example::exchange {
+
+struct IntentExamples {
+    std::string_view name;
+    std::string_view title_en;
+    std::string_view title_zh;
+    std::vector<std::string_view> en;
+    std::vector<std::string_view> zh;
+};
+
+/// Every intent of the skill, in manifest order.
+const std::vector<IntentExamples>& intent_examples();
+
+}  // namespace example::exchange
