@@ -85,16 +85,16 @@ constexpr std::string_view kScript = R"page(
     title: '在线客服', placeholder: '请输入您的问题…', send: '发送', reset: '新对话',
     connecting: '连接中…', online: '在线', offline: '连接已断开，正在重连…',
     retrying: '暂时无法发送，稍后自动重试', failed: '发送失败：',
-    greeting: '您好！我可以帮您挂失银行卡、激活新卡和查询余额。请问有什么可以帮您？',
-    suggestions: ['我的卡丢了', '激活我的新卡', '查询余额']
+    greeting: '您好！我可以帮您挂失或激活银行卡、查询余额，以及办理贷款。请问有什么可以帮您？',
+    suggestions: ['我的卡丢了', '查询余额', '车贷月供怎么算']
   } : {
     title: 'Customer service', placeholder: 'Type your question…', send: 'Send',
     reset: 'New chat', connecting: 'Connecting…', online: 'Online',
     offline: 'Disconnected, reconnecting…', retrying: 'Not accepted yet, retrying shortly',
     failed: 'Not sent: ',
-    greeting: 'Hello! I can block a lost or stolen card, activate a new card and tell you ' +
-              'your balance. How can I help?',
-    suggestions: ['I lost my card', 'Activate my new card', "What's my balance?"]
+    greeting: 'Hello! I can block a lost or stolen card, activate a card, tell you your ' +
+              'balance and help with loans. How can I help?',
+    suggestions: ['I lost my card', "What's my balance?", 'Monthly payment for a car loan']
   };
   var CONV_KEY = 'teller.webchat.conversation', LOG_KEY = 'teller.webchat.log', MAX_LOG = 200;
   var $ = function (id) { return document.getElementById(id); };

@@ -19,10 +19,13 @@ struct Text {
     std::string_view in(std::string_view locale) const { return locale == "zh-CN" ? zh : en; }
 };
 
+// TODO(teller): the greeting and the out-of-scope answer name the shipped skills' tasks; they
+// should be built from the loaded skills' manifests so a bank's own skills are offered too.
 constexpr Text kGreet{
-    "Hello! I can help with your cards: report a lost or stolen card, check your balance or "
-    "activate a new card.",
-    "您好！我可以帮您办理银行卡业务：挂失丢失或被盗的卡、查询余额、激活新卡。"};
+    "Hello! I can block a lost or stolen card, activate a card, tell you your balance, and help "
+    "with loans: products, monthly payments, eligibility and applications.",
+    "您好！我可以帮您挂失或激活银行卡、查询余额，也可以介绍贷款产品、计算月供、评估资格和申请贷款"
+    "。"};
 constexpr Text kGoodbye{"Goodbye, and thank you for banking with us.", "再见，感谢您的使用。"};
 constexpr Text kThanks{"You're welcome! Anything else I can do for you?",
                        "不客气！还有什么可以帮您？"};
@@ -39,9 +42,9 @@ constexpr Text kHandoff{
     "conversation so far.",
     "正在为您转接人工客服，请不要离开对话，客服会看到我们之前的聊天记录。"};
 constexpr Text kOutOfScope{
-    "Sorry, I can't help with that here yet. I can report a lost or stolen card, tell you your "
-    "balance or activate a card. Type \"agent\" to talk to a person.",
-    "抱歉，这个问题我暂时无法处理。我可以帮您挂失银行卡、查询余额或激活新卡。"
+    "Sorry, I can't help with that here yet. I can block a lost or stolen card, tell you your "
+    "balance, activate a card or help with a loan. Type \"agent\" to talk to a person.",
+    "抱歉，这个问题我暂时无法处理。我可以帮您挂失银行卡、查询余额、激活新卡或办理贷款。"
     "输入“人工”可转接客服。"};
 constexpr Text kClarify{"Sorry, I'm not sure I understood. Did you mean one of these?",
                         "抱歉，我没有完全理解。您是想办理以下哪一项？"};
