@@ -1,5 +1,5 @@
 # The teller executable. It lands at the top of the build tree, beside skills/.
-add_executable(teller src/main.cpp src/cli.cpp src/commands.cpp)
+add_executable(teller src/main.cpp src/cli.cpp src/bot_setup.cpp src/commands.cpp src/replay_commands.cpp)
 target_link_libraries(teller PRIVATE teller_warnings teller::core teller::nlu teller::channels)
 set_target_properties(teller PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
 install(TARGETS teller RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

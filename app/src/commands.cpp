@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "bot_setup.hpp"
 #include "teller/channels/gateway.hpp"
 #include "teller/channels/outbound_dispatcher.hpp"
 #include "teller/core/backend.hpp"
@@ -84,165 +85,6 @@ std::string environment_help() {
                 description + "\n";
     }
     return text;
-}
-
-// Defaults, then the file, then TELLER_* variables, then flags.
-core::Config load_config(const Args& args) {
-    core::Config config;
-    auto env = core::teller_environment();
-    std::optional<std::string> file = args.get("config");
-    if (!file && env.contains("TELLER_CONFIG")) {
-        file = env.at("TELLER_CONFIG");
-    }
-    if (file) {
-        core::apply_config_file(config, *file);
-    }
-    core::apply_environment(config, env);
-
-    std::map<std::string, std::string> flags;
-    const std::pair<const char*, const char*> flag_to_variable[] = {
-        {"log-level", "TELLER_LOG_LEVEL"},
-        {"kafka-brokers", "TELLER_KAFKA_BROKERS"},
-        {"redis-url", "TELLER_REDIS_URL"},
-        {"model", "TELLER_MODEL"},
-        {"skills-dir", "TELLER_SKILLS_DIR"},
-        {"backend-data", "TELLER_BACKEND_DATA"},
-        {"threshold", "TELLER_CONFIDENCE_THRESHOLD"},
-        {"host", "TELLER_HTTP_HOST"},
-        {"port", "TELLER_HTTP_PORT"},
-        {"instance-id", "TELLER_INSTANCE_ID"},
-    };
-    for (const auto& [flag, variable] : flag_to_variable) {
-        if (auto value = args.get(flag)) {
-            flags[variable] = *value;
-        }
-    }
-    try {
-        core::apply_environment(config, flags);
-    } catch (const Error& e) {
-        // Name the flag rather than the variable it maps to.
-        std::string what = e.what();
-        for (const auto& [flag, variable] : flag_to_variable) {
-            if (what.find(variable) != std::string::npos) {
-                throw Error("--" + std::string(flag) + " " + flags[variable] + " is not valid");
-            }
-        }
-        throw;
-    }
-    if (auto skills = args.all("skill"); !skills.empty()) {
-        config.skills.clear();
-        for (const auto& path : skills) {
-            config.skills.push_back(core::SkillConfig{path, "{}"});
-        }
-    }
-    core::set_log_level(core::parse_log_level(config.log_level));
-    return config;
-}
-
-fs::path executable_dir() {
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? fs::current_path() : exe.parent_path();
-}
-
-// The first of `candidates` that exists, else the first candidate.
-fs::path first_existing(const std::vector<fs::path>& candidates) {
-    for (const fs::path& p : candidates) {
-        std::error_code ec;
-        if (fs::exists(p, ec)) {
-            return p;
-        }
-    }
-    return candidates.front();
-}
-
-fs::path skills_dir(const core::Config& config) {
-    if (!config.skills_dir.empty()) {
-        return config.skills_dir;
-    }
-    fs::path exe = executable_dir();
-    return first_existing({exe / "skills", exe / "../lib/teller/skills"});
-}
-
-fs::path backend_data(const core::Config& config) {
-    if (!config.backend_data.empty()) {
-        return config.backend_data;
-    }
-    fs::path exe = executable_dir();
-    return first_existing({"deploy/demo-bank.json", exe / "../deploy/demo-bank.json",
-                           exe / "../share/teller/demo-bank.json"});
-}
-
-// The backend and the skills it serves, loaded per the configuration.
-struct Skills {
-    std::unique_ptr<core::Backend> backend;
-    std::unique_ptr<core::SkillHost> host;
-};
-
-Skills load_skills(const core::Config& config) {
-    Skills s;
-    fs::path data = backend_data(config);
-    s.backend = core::make_demo_backend(data.string());
-    log().info("backend: demo data", {{"file", data.string()}});
-    s.host = std::make_unique<core::SkillHost>(*s.backend);
-
-    if (config.skills.empty()) {
-        fs::path dir = skills_dir(config);
-        auto loaded = s.host->load_directory(dir);
-        if (!loaded) {
-            throw Error("no skills folder at " + dir.string() +
-                        " (build the project, or pass --skills-dir or --skill)");
-        }
-    }
-    for (const core::SkillConfig& skill : config.skills) {
-        boost::system::error_code ec;
-        boost::json::value cfg = boost::json::parse(skill.config_json, ec);
-        (void)s.host->load(skill.path,
-                           ec || !cfg.is_object() ? boost::json::object{} : cfg.as_object());
-    }
-    for (const std::string& problem : s.host->load_errors()) {
-        std::cerr << "teller: skill not loaded: " << problem << "\n";
-    }
-    if (s.host->skills().empty()) {
-        throw Error("no skill could be loaded; see the messages above");
-    }
-    std::string names;
-    for (const std::string& name : s.host->skills()) {
-        names += (names.empty() ? "" : ",") + name;
-    }
-    log().info("skills loaded", {{"skills", names}});
-    return s;
-}
-
-std::vector<nlu::LabeledUtterance> training_data(const core::SkillHost& host) {
-    std::vector<nlu::LabeledUtterance> data;
-    for (const core::TrainingExample& e : host.training_examples()) {
-        data.push_back({e.text, e.intent});
-    }
-    return data;
-}
-
-// Loads the model and checks that it was trained on the loaded skills' examples.
-std::unique_ptr<nlu::IntentModel> load_model(const core::Config& config,
-                                             const core::SkillHost& host) {
-    const std::string path = config.model_path.string();
-    const std::string fix = "run `teller train --output " + path + "`";
-    auto model = nlu::IntentModel::load(config.model_path);
-    if (!model) {
-        if (model.error() == core::Errc::model_missing) {
-            throw Error("no intent model at " + path + "; " + fix);
-        }
-        throw Error("intent model " + path + " cannot be used (" + model.error().message() + "); " +
-                    fix + " to rebuild it");
-    }
-    std::string expected = nlu::fingerprint(training_data(host));
-    if ((*model)->training_fingerprint() != expected) {
-        throw Error("intent model " + path + " was trained on other examples than the loaded " +
-                    "skills have (model " + (*model)->training_fingerprint().substr(0, 12) +
-                    ", skills " + expected.substr(0, 12) + "); " + fix + " to retrain it");
-    }
-    log().info("intent model loaded", {{"file", path}, {"intents", (*model)->intents().size()}});
-    return std::move(*model);
 }
 
 core::KafkaConfig kafka_config(const std::string& brokers, const std::string& client_id) {
@@ -645,6 +487,24 @@ const std::vector<Command>& commands() {
                 {{"brokers", "N", "mock brokers (default 1)"},
                  {"address-file", "FILE", "also write the bootstrap address to FILE"}}})},
          kafka_dev_main},
+        {{"record", "Copy Kafka topics' records to a JSONL recording (for teller replay)",
+          "Example: teller record --kafka-brokers 127.0.0.1:9092 --topic teller.inbound \\\n"
+          "           --topic teller.outbound --topic teller.events --until-end \\\n"
+          "           --output last-month.jsonl\n"
+          "Reads every partition by assignment without committing, so consumer groups are left\n"
+          "as they were. One JSON object per line: topic, partition, offset, key, headers,\n"
+          "timestamp (ms) and value (value_base64 when it is not UTF-8). Progress on stderr.",
+          record_flags()},
+         record_main},
+        {{"replay", "Replay a recording through this build's engine and diff the replies",
+          "Runs the recording's teller.inbound records in order through the engine (in-process,\n"
+          "in-memory sessions, each turn's clock set to its record's timestamp) with the loaded\n"
+          "skills and model, and compares the replies and events per conversation and turn with\n"
+          "the recording's teller.outbound and teller.events records (or --golden's).\n"
+          "Not compared: created_at, at, trace_id, reply_to, and every --ignore field.\n"
+          "Exit status: 0 when nothing changed, 1 when some turn changed.",
+          replay_flags()},
+         replay_main},
     };
     return all;
 }

@@ -24,4 +24,10 @@ int train_main(const Args& args);
 int eval_main(const Args& args);
 int kafka_dev_main(const Args& args);
 
+// teller record and teller replay (replay_commands.cpp).
+int record_main(const Args& args);
+int replay_main(const Args& args);
+std::vector<FlagSpec> record_flags();
+std::vector<FlagSpec> replay_flags();
+
 }  // namespace teller::app
