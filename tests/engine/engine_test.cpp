@@ -303,6 +303,30 @@ TEST_F(EngineTest, OffsetsAreNotCommittedUntilTheBrokerAcknowledges) {
     EXPECT_EQ(consumer_.committed_offset, 1);
 }
 
+TEST_F(EngineTest, LowConfidenceYesNeverConfirmsABlock) {
+    say("m1", "I lost my card");
+    say("m2", "4821");
+
+    // The model's top guess for "hmm" is affirm at 0.15: the skill must ask again, not block.
+    auto unsure = say("m3", "hmm");
+    ASSERT_EQ(unsure.size(), 1u);
+    EXPECT_EQ(card_status("4821"), "active") << unsure[0].text;
+    EXPECT_EQ(unsure[0].text.find("is now blocked"), std::string::npos) << unsure[0].text;
+
+    auto done = say("m4", "yes");
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(card_status("4821"), "blocked");
+}
+
+TEST_F(EngineTest, ClarifyingQuestionOffersSkillIntentsNotSmallTalk) {
+    auto replies = say("m1", "hmm");
+    ASSERT_EQ(replies.size(), 1u);
+    for (const Choice& c : replies[0].quick_replies) {
+        EXPECT_NE(c.payload, "/affirm");
+        EXPECT_NE(c.payload, "/thanks");
+    }
+}
+
 TEST_F(EngineTest, ConfirmationWithNothingPendingSaysNothingWasChanged) {
     // E.g. a "Yes, block it" button tapped after the session expired or the store was lost.
     auto replies = say("m1", "/affirm");

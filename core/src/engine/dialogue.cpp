@@ -276,7 +276,10 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
             {"channel", in.channel},
             {"locale", locale},
             {"text", in.text},
-            {"intent", json::object{{"name", intent}, {"confidence", confidence}}},
+            // Below the threshold the skill gets no intent name, only the text: a guess must
+            // never confirm an action (a "?" once blocked a card as a low-confidence "affirm").
+            {"intent", json::object{{"name", confident ? intent : std::string()},
+                                    {"confidence", confidence}}},
             {"entities", request_entities},
             {"state", state},
             {"slots", session.contains("slots") ? session.at("slots") : json::object{}},
@@ -354,16 +357,19 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
     } else if (!active_skill.empty()) {
         run_skill(active_skill);
     } else if (!confident) {
-        // Never guess: offer the two best intents as buttons.
+        // Never guess: offer the two best skill intents as buttons ("yes" or "thanks" would
+        // not help someone who was not understood).
         std::vector<Choice> choices;
         for (std::size_t i = 0; i < nlu.ranking.size() && choices.size() < 2; ++i) {
             const std::string& name = nlu.ranking[i].intent;
-            if (skills_.find_intent(name) != nullptr) {
+            const IntentInfo* candidate = skills_.find_intent(name);
+            if (candidate != nullptr && !candidate->skill.empty()) {
                 choices.push_back({skills_.intent_title(name, locale), "/" + name});
             }
         }
-        turn.reply(choices.empty() ? kNotUnderstood.in(locale) : kClarify.in(locale),
-                   std::move(choices));
+        // The prompt is chosen before `choices` is moved into the call.
+        const Text& prompt = choices.empty() ? kNotUnderstood : kClarify;
+        turn.reply(prompt.in(locale), std::move(choices));
     } else if (info != nullptr && !info->skill.empty()) {
         run_skill(info->skill);
     } else if (intent == system_intent::greet) {

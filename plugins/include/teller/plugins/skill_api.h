@@ -12,6 +12,8 @@
  * handle(state, request_json) -> response_json, one customer turn:
  *   request:  { "conversation": "...", "channel": "webchat", "locale": "en" | "zh-CN",
  *               "text": "...", "intent": { "name": "...", "confidence": 0.93 },
+ *               (name is "" when the confidence is below the host's threshold: the skill
+ *                should then read the text itself and never treat the turn as a yes)
  *               "entities": [ { "type": "...", "value": "...", "text": "..." } ],
  *               "state": {...} | null,   (this skill's own state from the session)
  *               "slots": {...}, "customer": { "id": "...", "verified": false } }
