@@ -1,4 +1,4 @@
-// KafkaConsumer: a librdkafka group member with manual commits and cooperative rebalancing.
+// KafkaConsumer: a librdkafka group member with manual commits; eager or cooperative rebalancing.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -216,7 +216,7 @@ KafkaConsumer::KafkaConsumer(const KafkaConfig& config, std::string group_id,
                                    {"enable.auto.offset.store", "false"},
                                    {"auto.offset.reset", "earliest"},
                                    {"fetch.wait.max.ms", "10"},
-                                   {"partition.assignment.strategy", "cooperative-sticky"}});
+                                   {"partition.assignment.strategy", "range"}});
     detail::set_property(conf.get(), "group.id", impl_->group_id);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
     rd_kafka_conf_set_opaque(conf.get(), impl_.get());
