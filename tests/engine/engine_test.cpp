@@ -37,14 +37,15 @@ protected:
     }
 
     void push(const std::string& id, const std::string& text,
-              const std::string& conversation = "webchat:alice") {
+              const std::string& conversation = "webchat:alice",
+              const std::string& gateway = "gateway-1") {
         InboundMessage m;
         m.id = id;
         m.channel = "webchat";
         m.conversation = conversation;
         m.sender = "demo-user";
         m.text = text;
-        m.reply_to = "gateway-1";
+        m.reply_to = gateway;
         m.trace_id = "trace-" + id;
         consumer_.push(Record{"", conversation, to_json(m), {}});
     }
@@ -301,6 +302,33 @@ TEST_F(EngineTest, OffsetsAreNotCommittedUntilTheBrokerAcknowledges) {
     ASSERT_TRUE(again);
     EXPECT_EQ(again->replayed, 1u);
     EXPECT_EQ(consumer_.committed_offset, 1);
+}
+
+TEST_F(EngineTest, ResentMessageIsAnsweredThroughTheGatewayThatResentIt) {
+    auto first = say("m1", "what's my balance");
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0].reply_to, "gateway-1");
+
+    // The customer reconnected to another gateway and resent the same message id.
+    push("m1", "what's my balance", "webchat:alice", "gateway-2");
+    auto stats = engine_->poll_once(std::chrono::milliseconds(0));
+    ASSERT_TRUE(stats);
+    EXPECT_EQ(stats->replayed, 1u);
+    auto replies = replies_to("m1");
+    ASSERT_EQ(replies.size(), 2u);
+    EXPECT_EQ(replies[1].text, first[0].text);
+    EXPECT_EQ(replies[1].reply_to, "gateway-2");
+}
+
+TEST(ReplyLocaleTest, TextDecidesAndAnyChineseTagFallsBackToChinese) {
+    EXPECT_EQ(reply_locale("我的卡丢了", "en"), "zh-CN");
+    EXPECT_EQ(reply_locale("lost card", "zh-CN"), "en");
+    EXPECT_EQ(reply_locale("4821", "zh"), "zh-CN");
+    EXPECT_EQ(reply_locale("👍", "zh-Hans-CN"), "zh-CN");
+    EXPECT_EQ(reply_locale("4821", "zh-TW"), "zh-CN");
+    EXPECT_EQ(reply_locale("4821", "en-US"), "en");
+    EXPECT_EQ(reply_locale("4821", "fr"), "en");
+    EXPECT_EQ(reply_locale("4821", ""), "en");
 }
 
 TEST_F(EngineTest, LowConfidenceYesNeverConfirmsABlock) {

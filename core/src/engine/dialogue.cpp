@@ -167,7 +167,15 @@ std::string reply_locale(std::string_view text, std::string_view fallback) {
     if (has_ascii_letter(text) && !text.starts_with("/")) {
         return "en";
     }
-    return fallback.empty() ? std::string("en") : std::string(fallback);
+    // Replies exist in English and Simplified Chinese: any Chinese tag ("zh", "zh-Hans-CN",
+    // "zh-TW") gets Chinese, everything else English.
+    // TODO(teller): Traditional Chinese customers get Simplified replies; there are no zh-TW
+    // templates yet.
+    std::string tag(fallback);
+    for (char& c : tag) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return tag == "zh" || tag.starts_with("zh-") || tag.starts_with("zh_") ? "zh-CN" : "en";
 }
 
 DialogueManager::DialogueManager(const SkillHost& skills, DialogueOptions options)

@@ -230,6 +230,11 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
             }
 
             if (auto previous = DialogueManager::find_recent(session, in.id)) {
+                // Answer through the gateway that asked this time: the customer may have
+                // reconnected elsewhere, or the first gateway may have restarted under a new id.
+                for (OutboundMessage& reply : *previous) {
+                    reply.reply_to = in.reply_to;
+                }
                 replay = std::move(previous);
                 saved = true;
                 break;
