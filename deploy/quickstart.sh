@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 deploy/install-deps.sh
-deploy/build.sh
+deploy/build.sh -DTELLER_BUILD_TESTS=OFF -DTELLER_BUILD_BENCH=OFF
 
 model=${TELLER_MODEL:-models/teller-intent.model}
 if [[ ! -f $model ]]; then

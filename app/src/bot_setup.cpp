@@ -116,8 +116,10 @@ Skills load_skills(const core::Config& config) {
     log().info("backend: demo data", {{"file", data.string()}});
     s.host = std::make_unique<core::SkillHost>(*s.backend);
 
+    std::string source;
     if (config.skills.empty()) {
         fs::path dir = skills_dir(config);
+        source = " from " + dir.string();
         auto loaded = s.host->load_directory(dir);
         if (!loaded) {
             throw Error("no skills folder at " + dir.string() +
@@ -134,7 +136,11 @@ Skills load_skills(const core::Config& config) {
         std::cerr << "teller: skill not loaded: " << problem << "\n";
     }
     if (s.host->skills().empty()) {
-        throw Error("no skill could be loaded; see the messages above");
+        throw Error("no skill could be loaded" + source +
+                    (s.host->load_errors().empty()
+                         ? std::string(": no skill plugins (*.so) there; build the project, or "
+                                       "pass --skills-dir or --skill")
+                         : std::string("; see the messages above")));
     }
     std::string names;
     for (const std::string& name : s.host->skills()) {

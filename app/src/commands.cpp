@@ -281,13 +281,20 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 int run_main(const Args& args) {
     core::Config config = load_config(args);
     block_stop_signals();
+    Kafka kafka;  // declared first so the mock cluster outlives every client of it
     auto engine = prepare_engine(config);
-    Kafka kafka = start_kafka(config);
+    kafka = start_kafka(config);
     start_engine(*engine, config, kafka.brokers);
     auto gateway = start_gateway(config, kafka.brokers);
     int status = run_until_signal("Teller");
-    gateway->stop();
+
+    // The engine finishes its batch first, so the replies to what the customers already sent
+    // still reach their sockets before the gateway closes them.
     engine->stop();
+    // TODO(teller): the grace period is a fixed second; waiting until the dispatcher has read
+    // teller.outbound up to its end offsets would be exact.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    gateway->stop();
     return status;
 }
 
@@ -297,8 +304,9 @@ int engine_main(const Args& args) {
         throw Error("teller engine needs Kafka brokers (--kafka-brokers or TELLER_KAFKA_BROKERS)");
     }
     block_stop_signals();
+    Kafka kafka;  // declared first so it outlives the engine's clients
     auto engine = prepare_engine(config);
-    Kafka kafka = start_kafka(config);
+    kafka = start_kafka(config);
     start_engine(*engine, config, kafka.brokers);
     int status = run_until_signal("The engine");
     engine->stop();

@@ -27,7 +27,8 @@ std::optional<long> parse_int(const std::string& text, long lo, long hi) {
 std::optional<double> parse_probability(const std::string& text) {
     char* end = nullptr;
     double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || value < 0.0 || value > 1.0) {
+    // Written so that NaN, which compares false with everything, is refused too.
+    if (text.empty() || end != text.c_str() + text.size() || !(value >= 0.0 && value <= 1.0)) {
         return std::nullopt;
     }
     return value;
@@ -111,10 +112,19 @@ bool set_value(Config& c, const std::string& key, const std::string& value) {
 }
 
 const std::set<std::string>& scalar_keys() {
-    static const std::set<std::string> keys = {
-        "http_host",   "http_port",  "instance_id",          "kafka_brokers", "inbound_partitions",
-        "engine_group", "redis_url", "session_ttl_seconds",  "model",         "confidence_threshold",
-        "skills_dir",  "backend_data", "log_level"};
+    static const std::set<std::string> keys = {"http_host",
+                                               "http_port",
+                                               "instance_id",
+                                               "kafka_brokers",
+                                               "inbound_partitions",
+                                               "engine_group",
+                                               "redis_url",
+                                               "session_ttl_seconds",
+                                               "model",
+                                               "confidence_threshold",
+                                               "skills_dir",
+                                               "backend_data",
+                                               "log_level"};
     return keys;
 }
 
@@ -158,6 +168,12 @@ const std::vector<std::pair<std::string, std::string>>& config_environment_varia
 }
 
 void apply_config_file(Config& config, const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        throw Error(
+            "cannot read configuration file " + path.string() +
+            (std::filesystem::is_directory(path, ec) ? " (it is a directory)" : " (no such file)"));
+    }
     YAML::Node root;
     try {
         root = YAML::LoadFile(path.string());
@@ -166,6 +182,8 @@ void apply_config_file(Config& config, const std::filesystem::path& path) {
     } catch (const YAML::Exception& e) {
         throw Error("configuration file " + path.string() + ":" + std::to_string(e.mark.line + 1) +
                     ": " + e.msg);
+    } catch (const std::exception& e) {
+        throw Error("cannot read configuration file " + path.string() + ": " + e.what());
     }
     if (root.IsNull()) {
         return;

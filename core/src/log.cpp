@@ -15,12 +15,18 @@ std::atomic<LogLevel> g_level{LogLevel::info};
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {
     switch (level) {
-        case LogLevel::trace: return spdlog::level::trace;
-        case LogLevel::debug: return spdlog::level::debug;
-        case LogLevel::info: return spdlog::level::info;
-        case LogLevel::warn: return spdlog::level::warn;
-        case LogLevel::error: return spdlog::level::err;
-        case LogLevel::off: return spdlog::level::off;
+        case LogLevel::trace:
+            return spdlog::level::trace;
+        case LogLevel::debug:
+            return spdlog::level::debug;
+        case LogLevel::info:
+            return spdlog::level::info;
+        case LogLevel::warn:
+            return spdlog::level::warn;
+        case LogLevel::error:
+            return spdlog::level::err;
+        case LogLevel::off:
+            return spdlog::level::off;
     }
     return spdlog::level::info;
 }
@@ -30,7 +36,9 @@ std::shared_ptr<spdlog::sinks::sink> shared_sink() {
     return sink;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 // Length of a run of digits starting at `i`, allowing single spaces or dashes between digits;
 // `digits` receives the digit count.
@@ -43,25 +51,79 @@ std::size_t digit_run(std::string_view s, std::size_t i, std::size_t& digits) {
             ++digits;
             ++j;
             end = j;
-        } else if ((s[j] == ' ' || s[j] == '-') && j + 1 < s.size() && is_digit(s[j + 1]) &&
-                   digits > 0) {
-            ++j;
-        } else {
+            continue;
+        }
+        // Up to three separators (spaces, dashes, dots) between digits keep the run going.
+        std::size_t k = j;
+        while (k < s.size() && k - j < 3 && (s[k] == ' ' || s[k] == '-' || s[k] == '.')) {
+            ++k;
+        }
+        if (k == j || k >= s.size() || !is_digit(s[k]) || digits == 0) {
             break;
         }
+        j = k;
     }
     return end - i;
+}
+
+// Full-width digits (U+FF10..U+FF19, typed by CJK input methods) as ASCII digits, so that the
+// digit rules below see them.
+std::string ascii_digits(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i + 2 < text.size() && static_cast<unsigned char>(text[i]) == 0xEF &&
+            static_cast<unsigned char>(text[i + 1]) == 0xBC &&
+            static_cast<unsigned char>(text[i + 2]) >= 0x90 &&
+            static_cast<unsigned char>(text[i + 2]) <= 0x99) {
+            out += static_cast<char>('0' + (static_cast<unsigned char>(text[i + 2]) - 0x90));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+// Masks the 3-6 digits that follow a card-security word ("cvv 123", "CVC: 1234", "pin 0000").
+void mask_security_codes(std::string& text) {
+    static const std::string_view kWords[] = {"cvv2", "cvv", "cvc", "pin", "安全码", "密码"};
+    std::string lower = text;
+    for (char& c : lower) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    for (std::string_view word : kWords) {
+        std::size_t pos = 0;
+        while ((pos = lower.find(word, pos)) != std::string::npos) {
+            std::size_t j = pos + word.size();
+            while (j < text.size() &&
+                   (text[j] == ' ' || text[j] == ':' || text[j] == '=' || text[j] == '#')) {
+                ++j;
+            }
+            std::size_t start = j;
+            while (j < text.size() && is_digit(text[j])) {
+                ++j;
+            }
+            if (j - start >= 3 && j - start <= 6 && (j == text.size() || !is_digit(text[j]))) {
+                for (std::size_t k = start; k < j; ++k) {
+                    text[k] = '*';
+                    lower[k] = '*';
+                }
+            }
+            pos += word.size();
+        }
+    }
 }
 
 // Replaces the value after `key` (up to whitespace, '&', '"' or ',') with "***".
 void mask_key_values(std::string& text, std::string_view key) {
     std::size_t pos = 0;
     while (true) {
-        auto it = std::search(text.begin() + pos, text.end(), key.begin(), key.end(),
-                              [](char a, char b) {
-                                  return std::tolower(static_cast<unsigned char>(a)) ==
-                                         std::tolower(static_cast<unsigned char>(b));
-                              });
+        auto it =
+            std::search(text.begin() + pos, text.end(), key.begin(), key.end(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
+            });
         if (it == text.end()) {
             return;
         }
@@ -81,19 +143,23 @@ void mask_key_values(std::string& text, std::string_view key) {
 }  // namespace
 
 LogLevel parse_log_level(std::string_view name) noexcept {
-    if (name == "trace") return LogLevel::trace;
-    if (name == "debug") return LogLevel::debug;
-    if (name == "warn" || name == "warning") return LogLevel::warn;
-    if (name == "error") return LogLevel::error;
-    if (name == "off") return LogLevel::off;
+    if (name == "trace")
+        return LogLevel::trace;
+    if (name == "debug")
+        return LogLevel::debug;
+    if (name == "warn" || name == "warning")
+        return LogLevel::warn;
+    if (name == "error")
+        return LogLevel::error;
+    if (name == "off")
+        return LogLevel::off;
     return LogLevel::info;
 }
 
 void set_log_level(LogLevel level) {
     g_level = level;
-    spdlog::apply_all([level](const std::shared_ptr<spdlog::logger>& l) {
-        l->set_level(to_spdlog(level));
-    });
+    spdlog::apply_all(
+        [level](const std::shared_ptr<spdlog::logger>& l) { l->set_level(to_spdlog(level)); });
 }
 
 Logger::Logger(std::string_view subsystem) {
@@ -109,7 +175,9 @@ Logger::Logger(std::string_view subsystem) {
     }
 }
 
-bool Logger::enabled(LogLevel level) const { return logger_->should_log(to_spdlog(level)); }
+bool Logger::enabled(LogLevel level) const {
+    return logger_->should_log(to_spdlog(level));
+}
 
 void Logger::trace(std::string_view m, std::initializer_list<LogField> f) const {
     write(LogLevel::trace, m, f);
@@ -149,7 +217,9 @@ void Logger::write(LogLevel level, std::string_view message,
     logger_->log(to_spdlog(level), "{}", mask_personal_data(line));
 }
 
-std::string mask_personal_data(std::string_view text) {
+std::string mask_personal_data(std::string_view original) {
+    const std::string normalised = ascii_digits(original);
+    const std::string_view text = normalised;
     std::string out;
     out.reserve(text.size());
 
@@ -188,10 +258,13 @@ std::string mask_personal_data(std::string_view text) {
         i += len;
     }
 
-    // Secrets written as key=value or as a bearer token.
-    for (std::string_view key : {"bearer ", "token=", "secret=", "password=", "\"token\":\""}) {
+    // Secrets written as key=value, "key: value", or as a bearer token.
+    for (std::string_view key :
+         {"bearer ", "token=", "secret=", "password=", "passwd=", "\"token\":\"",
+          "token: ", "secret: ", "password: ", "passwd: ", "passcode: ", "api_key=", "apikey="}) {
         mask_key_values(out, key);
     }
+    mask_security_codes(out);
     return out;
 }
 

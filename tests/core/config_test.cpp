@@ -56,6 +56,7 @@ TEST(ConfigTest, BadValueAndSyntaxErrorsNameTheProblem) {
     auto broken = write_file("teller-config-broken.yaml", "http_port: [1,\n");
     EXPECT_THROW(apply_config_file(c, broken), Error);
     EXPECT_THROW(apply_config_file(c, "/nonexistent/teller.yaml"), Error);
+    EXPECT_THROW(apply_config_file(c, std::filesystem::temp_directory_path()), Error);
 }
 
 TEST(ConfigTest, EnvironmentOverridesAndValidates) {
@@ -74,6 +75,9 @@ TEST(ConfigTest, EnvironmentOverridesAndValidates) {
         FAIL() << "expected an error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("TELLER_CONFIDENCE_THRESHOLD"), std::string::npos);
+    }
+    for (const char* bad : {"nan", "NaN", "-0.1", "1.5", "inf"}) {
+        EXPECT_THROW(apply_environment(c, {{"TELLER_CONFIDENCE_THRESHOLD", bad}}), Error) << bad;
     }
 }
 

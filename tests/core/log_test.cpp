@@ -28,7 +28,15 @@ INSTANTIATE_TEST_SUITE_P(
                       MaskCase{"I want 5000 dollars", "I want 5000 dollars"},
                       MaskCase{"Authorization: Bearer abc.def", "Authorization: Bearer ***"},
                       MaskCase{"url?token=s3cr3t&x=1", "url?token=***&x=1"},
-                      MaskCase{"我的卡号是6222020200112233445", "我的卡号是***************3445"}));
+                      MaskCase{"我的卡号是6222020200112233445", "我的卡号是***************3445"},
+                      MaskCase{"card 4111.1111.1111.1111", "card ****.****.****.1111"},
+                      MaskCase{"4111  1111  1111  1111", "****  ****  ****  1111"},
+                      MaskCase{"卡号４１１１１１１１１１１１１１１１", "卡号************1111"},
+                      MaskCase{"my password: hunter2 token: abc123", "my password: *** token: ***"},
+                      MaskCase{"cvv 123 and CVC: 9876", "cvv *** and CVC: ****"},
+                      MaskCase{"pin is blocked", "pin is blocked"},
+                      MaskCase{"version 1.2.3", "version 1.2.3"},
+                      MaskCase{"total 12.50 EUR", "total 12.50 EUR"}));
 
 TEST(LoggerTest, ParsesLevelsAndDefaultsToInfo) {
     EXPECT_EQ(parse_log_level("debug"), LogLevel::debug);
