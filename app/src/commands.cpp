@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <thread>
@@ -219,8 +220,9 @@ struct GatewayParts {
     }
 };
 
-std::unique_ptr<GatewayParts> start_gateway(const core::Config& config,
-                                            const std::string& brokers) {
+// `ready` backs /readyz; empty means ready once listening.
+std::unique_ptr<GatewayParts> start_gateway(const core::Config& config, const std::string& brokers,
+                                            std::function<bool()> ready = {}) {
     auto parts = std::make_unique<GatewayParts>();
     parts->producer =
         std::make_unique<core::KafkaProducer>(kafka_config(brokers, "teller-gateway"));
@@ -230,6 +232,9 @@ std::unique_ptr<GatewayParts> start_gateway(const core::Config& config,
     options.port = config.http_port;
     options.instance_id = config.instance_id;
     parts->gateway = std::make_unique<channels::Gateway>(options, *parts->producer);
+    if (ready) {
+        parts->gateway->set_readiness(std::move(ready));
+    }
 
     // Each gateway reads every reply in its own group and keeps those addressed to it.
     // A new instance starts at the end of teller.outbound (the replies before it belong to other
@@ -285,7 +290,10 @@ int run_main(const Args& args) {
     auto engine = prepare_engine(config);
     kafka = start_kafka(config);
     start_engine(*engine, config, kafka.brokers);
-    auto gateway = start_gateway(config, kafka.brokers);
+    // Ready while the session store answers: without it no message can be answered.
+    core::SessionStore* store = engine->store.get();
+    auto gateway = start_gateway(config, kafka.brokers,
+                                 [store] { return store->load("teller:readyz").has_value(); });
     int status = run_until_signal("Teller");
 
     // The engine finishes its batch first, so the replies to what the customers already sent
