@@ -27,8 +27,10 @@ protected:
           host_(*backend_),
           memory_(make_memory_session_store()),
           store_(*memory_) {
-        auto loaded = host_.load(TELLER_CARDS_SKILL);
-        EXPECT_TRUE(loaded) << (host_.load_errors().empty() ? "" : host_.load_errors().back());
+        for (const char* skill : {TELLER_CARDS_SKILL, TELLER_LOANS_SKILL}) {
+            auto loaded = host_.load(skill);
+            EXPECT_TRUE(loaded) << (host_.load_errors().empty() ? "" : host_.load_errors().back());
+        }
         EngineOptions options;
         options.clock = [] { return kNow; };
         options.ack_timeout = std::chrono::milliseconds(200);
@@ -329,6 +331,23 @@ TEST(ReplyLocaleTest, TextDecidesAndAnyChineseTagFallsBackToChinese) {
     EXPECT_EQ(reply_locale("4821", "en-US"), "en");
     EXPECT_EQ(reply_locale("4821", "fr"), "en");
     EXPECT_EQ(reply_locale("4821", ""), "en");
+}
+
+TEST_F(EngineTest, ClearRequestForAnotherSkillEndsTheCurrentFlow) {
+    auto ask = say("m1", "I lost my card");
+    ASSERT_EQ(ask.size(), 1u);
+
+    // Mid-flow, a confident loans request starts the loans skill; nothing was blocked.
+    auto loans = say("m2", "loan products please");
+    ASSERT_FALSE(loans.empty());
+    EXPECT_NE(loans[0].text.find("loan"), std::string::npos) << loans[0].text;
+    EXPECT_FALSE(session().at("skill").is_string() && session().at("skill").as_string() == "cards");
+    EXPECT_EQ(card_status("4821"), "active");
+
+    // The card flow is over: its question is not pending any more.
+    auto after = say("m3", "4821");
+    ASSERT_FALSE(after.empty());
+    EXPECT_EQ(after[0].text.find("Shall I block"), std::string::npos) << after[0].text;
 }
 
 TEST_F(EngineTest, LowConfidenceYesNeverConfirmsABlock) {

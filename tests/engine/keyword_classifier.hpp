@@ -49,6 +49,7 @@ private:
             {"是", "affirm"},
             {"no", "deny"},
             {"不", "deny"},
+            {"loan products", "loans.products"},
             {"boom", "test.throw"},
             {"garbage", "test.garbage"},
         };

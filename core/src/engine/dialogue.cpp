@@ -159,6 +159,16 @@ json::value masked(const json::value& v) {
 
 }  // namespace
 
+// Whether a turn inside `active_skill`'s flow is a clear request for another skill's task.
+// The bar is higher than the clarify threshold: an answer to the flow's question ("20000",
+// "the one ending 4821") must not be taken for a new request.
+static bool switches_skill(const IntentInfo* info, const std::string& active_skill,
+                           float confidence) {
+    constexpr float kSwitchConfidence = 0.8f;
+    return info != nullptr && !info->skill.empty() && info->skill != active_skill &&
+           confidence >= kSwitchConfidence;
+}
+
 std::string reply_locale(std::string_view text, std::string_view fallback) {
     std::string detected = detect_locale(text);
     if (detected == "zh-CN") {
@@ -362,6 +372,12 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         turn.reply(kHandoff.in(locale));
         session["handoff"] = true;
         end_skill();
+    } else if (!active_skill.empty() && switches_skill(info, active_skill, confidence)) {
+        // A clear request for another skill's task ends the current flow (nothing it was
+        // about to do is done) and starts the new one.
+        // TODO(teller): the first flow is dropped, not resumed afterwards ("digression").
+        end_skill();
+        run_skill(info->skill);
     } else if (!active_skill.empty()) {
         run_skill(active_skill);
     } else if (!confident) {
