@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "teller/core/log.hpp"
+#include "util/base64.hpp"
 
 namespace teller::core {
 namespace json = boost::json;
@@ -18,32 +19,6 @@ namespace {
 const Logger& engine_log() {
     static const Logger log("engine");
     return log;
-}
-
-std::string base64(std::string_view in) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        auto n = (std::uint32_t(std::uint8_t(in[i])) << 16) |
-                 (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
-        for (int shift : {18, 12, 6, 0}) {
-            out.push_back(kAlphabet[(n >> shift) & 63]);
-        }
-    }
-    if (i < in.size()) {
-        std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
-        if (i + 1 < in.size()) {
-            n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-        }
-        out.push_back(kAlphabet[(n >> 18) & 63]);
-        out.push_back(kAlphabet[(n >> 12) & 63]);
-        out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
-        out.push_back('=');
-    }
-    return out;
 }
 
 // Counts the acknowledgements of one batch's produced records, per consumed record.
@@ -171,7 +146,7 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
                                                       {"partition", record.partition},
                                                       {"offset", record.offset},
                                                       {"key", record.key}}},
-                              {"value_base64", base64(record.value)},
+                              {"value_base64", detail::encode_base64(record.value)},
                               {"at", format_timestamp(now_ms())}};
             Record out{
                 options_.dlq_topic, record.key, json::serialize(dead), {{"reason", ec.message()}}};

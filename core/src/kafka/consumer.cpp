@@ -32,41 +32,6 @@ std::string join(const std::vector<std::string>& parts) {
     return out;
 }
 
-Record to_record(const rd_kafka_message_t& message) {
-    Record record;
-    record.topic = rd_kafka_topic_name(message.rkt);
-    if (message.key != nullptr) {
-        record.key.assign(static_cast<const char*>(message.key), message.key_len);
-    }
-    if (message.payload != nullptr) {
-        record.value.assign(static_cast<const char*>(message.payload), message.len);
-    }
-    record.partition = message.partition;
-    record.offset = message.offset;
-    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-    const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &type);
-    record.timestamp_ms = type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? 0 : timestamp;
-
-    // Headers are parsed lazily by librdkafka; a record without them has none.
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        headers != nullptr) {
-        const char* name = nullptr;
-        const void* value = nullptr;
-        std::size_t size = 0;
-        for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                                RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i) {
-            Header& h = record.headers.emplace_back();
-            h.name = name;
-            if (value != nullptr) {
-                h.value.assign(static_cast<const char*>(value), size);
-            }
-        }
-    }
-    return record;
-}
-
 }  // namespace
 
 struct KafkaConsumer::Impl {
@@ -187,7 +152,7 @@ void KafkaConsumer::Impl::revoke(rd_kafka_topic_partition_list_t* partitions, bo
 void KafkaConsumer::Impl::accept(rd_kafka_message_t* raw, std::vector<Record>& out) const {
     MessagePtr message(raw);
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        out.push_back(to_record(*message));
+        out.push_back(detail::to_record(*message));
         return;
     }
 

@@ -156,4 +156,39 @@ KafkaHandlePtr make_handle(rd_kafka_type_t type, KafkaConfPtr conf) {
     return KafkaHandlePtr(rk);
 }
 
+Record to_record(const rd_kafka_message_t& message) {
+    Record record;
+    record.topic = rd_kafka_topic_name(message.rkt);
+    if (message.key != nullptr) {
+        record.key.assign(static_cast<const char*>(message.key), message.key_len);
+    }
+    if (message.payload != nullptr) {
+        record.value.assign(static_cast<const char*>(message.payload), message.len);
+    }
+    record.partition = message.partition;
+    record.offset = message.offset;
+    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &type);
+    record.timestamp_ms = type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? 0 : timestamp;
+
+    // Headers are parsed lazily by librdkafka; a record without them has none.
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        headers != nullptr) {
+        const char* name = nullptr;
+        const void* value = nullptr;
+        std::size_t size = 0;
+        for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                                RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++i) {
+            Header& h = record.headers.emplace_back();
+            h.name = name;
+            if (value != nullptr) {
+                h.value.assign(static_cast<const char*>(value), size);
+            }
+        }
+    }
+    return record;
+}
+
 }  // namespace teller::core::detail

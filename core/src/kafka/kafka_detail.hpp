@@ -58,4 +58,7 @@ std::optional<boost::system::error_code> create_mock_topics(const std::string& b
 /// Installs the log and error callbacks that route librdkafka's output into kafka_logger().
 void install_log_callbacks(rd_kafka_conf_t* conf);
 
+/// A consumed message as a Record: key, value, headers, partition, offset and timestamp.
+Record to_record(const rd_kafka_message_t& message);
+
 }  // namespace teller::core::detail

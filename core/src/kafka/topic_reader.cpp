@@ -22,40 +22,6 @@ struct MessageDeleter {
 };
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
-Record to_record(const rd_kafka_message_t& message) {
-    Record record;
-    record.topic = rd_kafka_topic_name(message.rkt);
-    if (message.key != nullptr) {
-        record.key.assign(static_cast<const char*>(message.key), message.key_len);
-    }
-    if (message.payload != nullptr) {
-        record.value.assign(static_cast<const char*>(message.payload), message.len);
-    }
-    record.partition = message.partition;
-    record.offset = message.offset;
-    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-    const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &type);
-    record.timestamp_ms = type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? 0 : timestamp;
-
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        headers != nullptr) {
-        const char* name = nullptr;
-        const void* value = nullptr;
-        std::size_t size = 0;
-        for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                                RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i) {
-            Header& h = record.headers.emplace_back();
-            h.name = name;
-            if (value != nullptr) {
-                h.value.assign(static_cast<const char*>(value), size);
-            }
-        }
-    }
-    return record;
-}
-
 }  // namespace
 
 struct TopicReader::Impl {
@@ -216,7 +182,7 @@ std::vector<Record> TopicReader::poll(std::size_t max_records, std::chrono::mill
                                          {"reason", rd_kafka_message_errstr(message.get())}});
             continue;
         }
-        Record record = to_record(*message);
+        Record record = detail::to_record(*message);
         auto it = impl_->index.find(TopicPartition{record.topic, record.partition});
         if (it != impl_->index.end()) {
             PartitionProgress& p = impl_->partitions[it->second];

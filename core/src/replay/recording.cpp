@@ -7,81 +7,18 @@
 #include "teller/core/events.hpp"
 #include "teller/core/log.hpp"
 #include "teller/core/replay.hpp"
+#include "util/base64.hpp"
 
 namespace teller::core {
 namespace json = boost::json;
 namespace {
-
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string encode_base64(std::string_view in) {
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        auto n = (std::uint32_t(std::uint8_t(in[i])) << 16) |
-                 (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
-        for (int shift : {18, 12, 6, 0}) {
-            out.push_back(kBase64[(n >> shift) & 63]);
-        }
-    }
-    if (i < in.size()) {
-        std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
-        if (i + 1 < in.size()) {
-            n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-        }
-        out.push_back(kBase64[(n >> 18) & 63]);
-        out.push_back(kBase64[(n >> 12) & 63]);
-        out.push_back(i + 1 < in.size() ? kBase64[(n >> 6) & 63] : '=');
-        out.push_back('=');
-    }
-    return out;
-}
-
-// nullopt when `in` is not padded base64.
-std::optional<std::string> decode_base64(std::string_view in) {
-    if (in.size() % 4 != 0) {
-        return std::nullopt;
-    }
-    std::string out;
-    std::uint32_t bits = 0;
-    int count = 0;
-    std::size_t padding = 0;
-    for (char c : in) {
-        int v = -1;
-        if (c == '=') {
-            ++padding;
-            v = 0;
-        } else if (padding > 0) {
-            return std::nullopt;
-        } else if (const char* p = std::char_traits<char>::find(kBase64, 64, c)) {
-            v = static_cast<int>(p - kBase64);
-        }
-        if (v < 0) {
-            return std::nullopt;
-        }
-        bits = (bits << 6) | static_cast<std::uint32_t>(v);
-        if (++count == 4) {
-            out.push_back(static_cast<char>((bits >> 16) & 0xff));
-            out.push_back(static_cast<char>((bits >> 8) & 0xff));
-            out.push_back(static_cast<char>(bits & 0xff));
-            bits = 0;
-            count = 0;
-        }
-    }
-    if (padding > 2) {
-        return std::nullopt;
-    }
-    out.resize(out.size() - padding);
-    return out;
-}
 
 // Sets `name` (text) or `name_base64` (bytes that are not UTF-8).
 void put_bytes(json::object& o, std::string_view name, const std::string& bytes) {
     if (is_valid_utf8(bytes)) {
         o[name] = bytes;
     } else {
-        o[std::string(name) + "_base64"] = encode_base64(bytes);
+        o[std::string(name) + "_base64"] = detail::encode_base64(bytes);
     }
 }
 
@@ -91,7 +28,7 @@ std::optional<std::string> get_bytes(const json::object& o, std::string_view nam
     }
     if (const json::value* v = o.if_contains(std::string(name) + "_base64");
         v != nullptr && v->is_string()) {
-        return decode_base64(v->as_string());
+        return detail::decode_base64(v->as_string());
     }
     return std::nullopt;
 }

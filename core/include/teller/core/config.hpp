@@ -13,7 +13,7 @@ namespace teller::core {
 
 /// One skill plugin to load.
 struct SkillConfig {
-    std::filesystem::path path;  ///< the plugin's shared library
+    std::filesystem::path path;      ///< the plugin's shared library
     std::string config_json = "{}";  ///< handed to the skill's init
 };
 
@@ -35,9 +35,9 @@ struct Config {
     // Dialogue and NLU.
     std::filesystem::path model_path = "models/teller-intent.model";
     double confidence_threshold = 0.5;
-    std::vector<SkillConfig> skills;       ///< empty = every plugin in skills_dir
-    std::filesystem::path skills_dir;      ///< empty = found next to the executable
-    std::filesystem::path backend_data;    ///< demo backend file; empty = found in deploy/
+    std::vector<SkillConfig> skills;     ///< empty = every plugin in skills_dir
+    std::filesystem::path skills_dir;    ///< empty = found next to the executable
+    std::filesystem::path backend_data;  ///< demo backend file; empty = found in deploy/
 
     std::string log_level = "info";
 };

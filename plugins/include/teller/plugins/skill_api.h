@@ -7,7 +7,8 @@
  * manifest_json (static, owned by the skill):
  *   { "name": "cards", "version": "1.0.0", "description": "...",
  *     "intents": [ { "name": "cards.lost_card",
- *                    "examples": { "en": ["I lost my card", ...], "zh-CN": ["我的卡丢了", ...] } } ] }
+ *                    "examples": { "en": ["I lost my card", ...], "zh-CN": ["我的卡丢了", ...] } }
+ * ] }
  *
  * handle(state, request_json) -> response_json, one customer turn:
  *   request:  { "conversation": "...", "channel": "webchat", "locale": "en" | "zh-CN",
