@@ -382,28 +382,9 @@ json::object handle_turn(const Skill& skill, const json::object& request) {
 }
 
 const char* manifest() {
-    static const std::string text = [] {
-        json::array intents;
-        for (const IntentExamples& i : intent_examples()) {
-            json::array en;
-            json::array zh;
-            for (std::string_view e : i.en) {
-                en.push_back(json::string(e));
-            }
-            for (std::string_view e : i.zh) {
-                zh.push_back(json::string(e));
-            }
-            intents.push_back(json::object{
-                {"name", i.name},
-                {"title", json::object{{"en", i.title_en}, {"zh-CN", i.title_zh}}},
-                {"examples", json::object{{"en", std::move(en)}, {"zh-CN", std::move(zh)}}}});
-        }
-        return json::serialize(json::object{
-            {"name", "cards"},
-            {"version", "1.0.0"},
-            {"description", "Lost or stolen card blocking, balances and card activation"},
-            {"intents", std::move(intents)}});
-    }();
+    static const std::string text = teller::plugins::build_manifest(
+        "cards", "1.0.0", "Lost or stolen card blocking, balances and card activation",
+        intent_examples());
     return text.c_str();
 }
 

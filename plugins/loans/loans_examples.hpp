@@ -4,15 +4,11 @@
 #include <string_view>
 #include <vector>
 
+#include "teller/plugins/skill.hpp"
+
 namespace teller::skills::loans {
 
-struct IntentExamples {
-    std::string_view name;
-    std::string_view title_en;
-    std::string_view title_zh;
-    std::vector<std::string_view> en;
-    std::vector<std::string_view> zh;
-};
+using IntentExamples = teller::plugins::IntentExamples;
 
 /// Every intent of the skill, in manifest order. Thread-safe.
 const std::vector<IntentExamples>& intent_examples();

@@ -336,28 +336,9 @@ json::object handle_turn(const Skill& skill, const json::object& request) {
 }
 
 const char* manifest() {
-    static const std::string text = [] {
-        json::array intents;
-        for (const IntentExamples& i : intent_examples()) {
-            json::array en;
-            json::array zh;
-            for (std::string_view e : i.en) {
-                en.push_back(json::string(e));
-            }
-            for (std::string_view e : i.zh) {
-                zh.push_back(json::string(e));
-            }
-            intents.push_back(json::object{
-                {"name", i.name},
-                {"title", json::object{{"en", i.title_en}, {"zh-CN", i.title_zh}}},
-                {"examples", json::object{{"en", std::move(en)}, {"zh-CN", std::move(zh)}}}});
-        }
-        return json::serialize(json::object{
-            {"name", "exchange"},
-            {"version", "1.0.0"},
-            {"description", "Exchange rates and currency conversion (fixed demo rates)"},
-            {"intents", std::move(intents)}});
-    }();
+    static const std::string text = teller::plugins::build_manifest(
+        "exchange", "1.0.0", "Exchange rates and currency conversion (fixed demo rates)",
+        intent_examples());
     return text.c_str();
 }
 

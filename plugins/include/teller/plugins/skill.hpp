@@ -6,12 +6,43 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json.hpp>
 
 #include "teller/plugins/skill_api.h"
 
 namespace teller::plugins {
+
+/// One intent of a skill: its name, its title per locale (shown on clarifying buttons) and its
+/// training examples in English and Simplified Chinese.
+struct IntentExamples {
+    std::string_view name;
+    std::string_view title_en;
+    std::string_view title_zh;
+    std::vector<std::string_view> en;
+    std::vector<std::string_view> zh;
+};
+
+/// The manifest JSON that skill_api.h describes, for a skill with these intents.
+inline std::string build_manifest(std::string_view name, std::string_view version,
+                                  std::string_view description,
+                                  const std::vector<IntentExamples>& intents) {
+    namespace json = boost::json;
+    json::array list;
+    for (const IntentExamples& i : intents) {
+        json::array en(i.en.begin(), i.en.end());
+        json::array zh(i.zh.begin(), i.zh.end());
+        list.push_back(json::object{
+            {"name", i.name},
+            {"title", json::object{{"en", i.title_en}, {"zh-CN", i.title_zh}}},
+            {"examples", json::object{{"en", std::move(en)}, {"zh-CN", std::move(zh)}}}});
+    }
+    return json::serialize(json::object{{"name", name},
+                                        {"version", version},
+                                        {"description", description},
+                                        {"intents", std::move(list)}});
+}
 
 /// Copies `text` into a malloc'd C string; release it with free_c_string. NULL when out of
 /// memory. Thread-safe.
