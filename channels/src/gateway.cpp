@@ -402,6 +402,7 @@ void GatewayState::detach(const std::string& conversation, const WsSession* sess
     }
     auto& sockets = it->second.sockets;
     std::erase_if(sockets, [session](const auto& s) { return s.first == session; });
+    it->second.seen_by.erase(session);
     if (sockets.empty()) {
         it->second.idle_since = std::chrono::steady_clock::now();
     }
@@ -433,28 +434,43 @@ bool GatewayState::deliver(const core::OutboundMessage& message) {
         std::lock_guard lock(conversations_mutex_);
         auto it = conversations_.find(message.conversation);
         if (it != conversations_.end()) {
-            for (const auto& socket : it->second.sockets) {
-                if (auto session = socket.second.lock()) {
-                    targets.push_back(std::move(session));
+            ConversationEntry& entry = it->second;
+            const std::string key =
+                message.in_reply_to.empty()
+                    ? std::string()
+                    : message.in_reply_to + "#" + std::to_string(message.sequence);
+            bool any_socket = false;
+            for (const auto& socket : entry.sockets) {
+                auto session = socket.second.lock();
+                if (!session) {
+                    continue;
                 }
+                any_socket = true;
+                // Each socket sees each reply once.
+                if (!key.empty() && !entry.seen_by[socket.first].insert(key).second) {
+                    continue;
+                }
+                targets.push_back(std::move(session));
             }
-            if (!targets.empty() && !message.in_reply_to.empty()) {
-                ConversationEntry& entry = it->second;
-                std::string key = message.in_reply_to + "#" + std::to_string(message.sequence);
-                if (entry.seen.contains(key)) {
-                    duplicate = true;
-                } else {
-                    entry.seen.insert(key);
-                    entry.recent.push_back(std::move(key));
-                    if (entry.recent.size() > kRememberedReplies) {
-                        entry.seen.erase(entry.recent.front());
-                        entry.recent.pop_front();
+            duplicate = any_socket && targets.empty();
+            if (!key.empty() && !targets.empty()) {
+                entry.recent.push_back(key);
+                if (entry.recent.size() > kRememberedReplies) {
+                    for (auto& [socket, seen] : entry.seen_by) {
+                        seen.erase(entry.recent.front());
                     }
+                    entry.recent.pop_front();
                 }
             }
         }
     }
 
+    if (duplicate) {
+        log.debug("duplicate reply skipped", {{"conversation", message.conversation},
+                                              {"in_reply_to", message.in_reply_to},
+                                              {"sequence", message.sequence}});
+        return true;
+    }
     if (targets.empty()) {
         // TODO(teller): no offline delivery for the web chat yet; this reply is lost.
         log.warn("reply dropped: no socket holds the conversation here",
@@ -462,12 +478,6 @@ bool GatewayState::deliver(const core::OutboundMessage& message) {
                   {"in_reply_to", message.in_reply_to},
                   {"trace_id", message.trace_id}});
         return false;
-    }
-    if (duplicate) {
-        log.debug("duplicate reply skipped", {{"conversation", message.conversation},
-                                              {"in_reply_to", message.in_reply_to},
-                                              {"sequence", message.sequence}});
-        return true;
     }
 
     auto frame = std::make_shared<const std::string>(make_reply(message));

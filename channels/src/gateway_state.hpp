@@ -80,16 +80,17 @@ public:
     std::shared_ptr<Lifeline> lifeline = std::make_shared<Lifeline>();
 
 private:
-    // Replies remembered per conversation for deduplication, and how long a conversation with
-    // no socket keeps that memory (a reconnecting client is not shown a redelivery twice).
+    // Replies remembered per socket for deduplication (a redelivered reply is not shown twice
+    // on one socket, but a socket that reconnected and resent its message gets it), and how
+    // long a conversation with no socket is kept.
     static constexpr std::size_t kRememberedReplies = 256;
     static constexpr std::chrono::minutes kIdleRetention{10};
     static constexpr std::chrono::seconds kSweepInterval{60};
 
     struct ConversationEntry {
         std::vector<std::pair<const WsSession*, std::weak_ptr<WsSession>>> sockets;
-        std::deque<std::string> recent;
-        std::unordered_set<std::string> seen;
+        std::deque<std::string> recent;  // keys in arrival order, to bound seen_by
+        std::unordered_map<const WsSession*, std::unordered_set<std::string>> seen_by;
         std::chrono::steady_clock::time_point idle_since;
     };
 

@@ -209,11 +209,17 @@ constexpr std::string_view kScript = R"page(
     status(T.online, 'up');
     pending.forEach(transmit);
   }
+  // An acked message stays pending until its reply arrives: if the socket drops in between,
+  // it is resent (same id) after reconnecting and the bot sends the same reply again.
   function onAck(id) {
-    pending = pending.filter(function (p) { return p.id !== id; });
+    pending.forEach(function (p) { if (p.id === id) { p.acked = true; } });
     mark(id, '');
   }
   function onReply(m) {
+    if (m.in_reply_to) {
+      pending = pending.filter(function (p) { return p.id !== m.in_reply_to; });
+      save();
+    }
     var key = m.in_reply_to ? m.in_reply_to + '#' + (m.sequence || 0) : '';
     if (key && seen[key]) { return; }
     if (key) { seen[key] = true; }

@@ -458,6 +458,25 @@ TEST_F(GatewayTest, DuplicateReplyIsShownOnce) {
     EXPECT_EQ(second->at("sequence"), 1);
 }
 
+TEST_F(GatewayTest, RedeliveredReplyReachesASocketThatReconnected) {
+    start();
+    std::string conversation;
+    {
+        WsClient first(port_);
+        conversation = first.hello();
+        EXPECT_TRUE(gateway_->deliver(reply(conversation, "answer", conversation + "/m1", 0)));
+        ASSERT_TRUE(first.read());
+    }
+
+    // The customer reconnected and resent m1; the engine re-sent the stored reply.
+    WsClient again(port_);
+    ASSERT_EQ(again.hello(conversation), conversation);
+    EXPECT_TRUE(gateway_->deliver(reply(conversation, "answer", conversation + "/m1", 0)));
+    auto frame = again.read();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->at("text"), "answer");
+}
+
 TEST_F(GatewayTest, TwoTabsOfOneConversationBothGetTheReply) {
     start();
     WsClient first(port_);

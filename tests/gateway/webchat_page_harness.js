@@ -120,10 +120,20 @@ assert.strictEqual(ids.log.kids.length, 3);
 sockets[0].onopen();
 assert.strictEqual(sockets[0].sent[0].conversation, conversation);
 sockets[0].receive({type: 'welcome', conversation});
+// "yes" was acked but never answered: it is resent with its id so the bot answers it again.
+assert.deepStrictEqual(sockets[0].sent[1], {type: 'message', text: 'yes', id: tapped.id});
 sockets[0].receive(reply);
 assert.strictEqual(ids.log.kids.length, 3, 'a reply seen before the reload is not shown again');
 
-// A refused conversation starts a clean transcript.
+// A refused conversation starts a clean transcript; the unanswered message is carried over.
 sockets[0].receive({type: 'welcome', conversation: 'webchat:ffffffffffffffffffffffffffffffff'});
-assert.strictEqual(ids.log.kids.length, 0);
+assert.strictEqual(ids.log.kids.length, 1);
+
+// Once answered, a message is no longer resent after a reconnect.
+sockets[0].receive({type: 'reply', text: 'ok', in_reply_to: tapped.id, sequence: 0});
+sockets[0].onclose();
+timers.shift()();
+sockets[1].onopen();
+sockets[1].receive({type: 'welcome', conversation: 'webchat:ffffffffffffffffffffffffffffffff'});
+assert.strictEqual(sockets[1].sent.length, 1, 'only the hello');
 console.log('web chat page script: all checks passed');
