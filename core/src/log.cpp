@@ -233,6 +233,15 @@ std::string mask_personal_data(std::string_view original) {
         }
         std::size_t digits = 0;
         std::size_t len = digit_run(text, i, digits);
+
+        // Digits inside an identifier (a hex trace id, "gw-3f2a...") are not a number.
+        auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+        if ((i > 0 && is_alpha(text[i - 1])) ||
+            (i + len < text.size() && is_alpha(text[i + len]))) {
+            out.append(text.substr(i, len));
+            i += len;
+            continue;
+        }
         bool after_plus = i > 0 && text[i - 1] == '+';
         std::size_t keep = 0;
         if (after_plus && digits >= 7 && digits <= 15) {

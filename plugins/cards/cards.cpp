@@ -111,13 +111,15 @@ int yes_or_no(const Turn& t) {
     static const std::vector<std::string_view> kNo = {"/deny",  "no",        "n",  "nope", "don't",
                                                       "do not", "no thanks", "不", "不是", "不要",
                                                       "不用",   "否",        "别", "算了"};
-    if (t.intent == "affirm") {
-        return 1;
-    }
-    if (t.intent == "deny") {
-        return 0;
-    }
+    // Blocking cannot be undone: a question ("ok?", "是的吧？") or an answer that says both
+    // yes and no is not a yes; the customer is asked again.
     std::string f = folded(t.text);
+    const bool question =
+        f.find('?') != std::string::npos ||
+        f.find("\xEF\xBC\x9F") != std::string::npos ||                        // full-width ？
+        f.ends_with("\xE5\x90\x97") ||                                        // 吗
+        f.ends_with("\xE5\x90\xA7") ||                                        // 吧
+        f.find("\xE6\x98\xAF\xE4\xB8\x8D\xE6\x98\xAF") != std::string::npos;  // 是不是
     for (std::string_view w : kYes) {
         if (f == w) {
             return 1;
@@ -127,6 +129,26 @@ int yes_or_no(const Turn& t) {
         if (f == w) {
             return 0;
         }
+    }
+    auto has_word = [&f](const std::vector<std::string_view>& words) {
+        std::string padded = " " + f + " ";
+        for (std::string_view w : words) {
+            if (w.size() > 1 && w.front() != '/' &&
+                padded.find(" " + std::string(w) + " ") != std::string::npos) {
+                return true;
+            }
+        }
+        return false;
+    };
+    const bool mixed = has_word(kYes) && has_word(kNo);
+    if (question || mixed) {
+        return -1;
+    }
+    if (t.intent == "affirm") {
+        return 1;
+    }
+    if (t.intent == "deny") {
+        return 0;
     }
     return -1;
 }

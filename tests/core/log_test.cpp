@@ -36,7 +36,10 @@ INSTANTIATE_TEST_SUITE_P(
                       MaskCase{"cvv 123 and CVC: 9876", "cvv *** and CVC: ****"},
                       MaskCase{"pin is blocked", "pin is blocked"},
                       MaskCase{"version 1.2.3", "version 1.2.3"},
-                      MaskCase{"total 12.50 EUR", "total 12.50 EUR"}));
+                      MaskCase{"total 12.50 EUR", "total 12.50 EUR"},
+                      MaskCase{"trace_id=a8559b7ea3f9c4e12345678964fbd13a2",
+                               "trace_id=a8559b7ea3f9c4e12345678964fbd13a2"},
+                      MaskCase{"card:4111111111111111.", "card:************1111."}));
 
 TEST(LoggerTest, ParsesLevelsAndDefaultsToInfo) {
     EXPECT_EQ(parse_log_level("debug"), LogLevel::debug);

@@ -365,6 +365,21 @@ TEST_F(EngineTest, LowConfidenceYesNeverConfirmsABlock) {
     EXPECT_EQ(card_status("4821"), "blocked");
 }
 
+TEST_F(EngineTest, QuestionsAndMixedAnswersNeverConfirmABlock) {
+    say("m1", "I lost my card");
+    say("m2", "4821");
+    int n = 3;
+    for (const char* answer : {"yes?", "ok??", "no yes", "是的吧？", "是不是"}) {
+        auto reply = say("m" + std::to_string(n++), answer);
+        ASSERT_FALSE(reply.empty()) << answer;
+        EXPECT_EQ(card_status("4821"), "active") << answer << " -> " << reply[0].text;
+        if (reply[0].text.find("leave the card") != std::string::npos ||
+            reply[0].text.find("先不处理") != std::string::npos) {
+            break;  // the flow gave up after its bounded re-prompts; nothing was blocked
+        }
+    }
+}
+
 TEST_F(EngineTest, ClarifyingQuestionOffersSkillIntentsNotSmallTalk) {
     auto replies = say("m1", "hmm");
     ASSERT_EQ(replies.size(), 1u);
