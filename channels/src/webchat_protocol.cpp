@@ -103,7 +103,7 @@ ClientFrame parse_client_frame(std::string_view payload) {
         }
         bool text_present = false;
         if (!read_optional_string(*o, "text", message.text, text_present) || !text_present ||
-            message.text.empty()) {
+            message.text.find_first_not_of(" \t\r\n") == std::string::npos) {
             return FrameFailure{FrameError::bad_request, "\"text\" must be a non-empty string",
                                 message.id};
         }

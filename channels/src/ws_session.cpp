@@ -13,6 +13,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "teller/core/events.hpp"
+#include "teller/core/log.hpp"
 
 namespace teller::channels::detail {
 namespace asio = boost::asio;
@@ -277,7 +278,9 @@ void WsSession::handle_message(MessageFrame& message) {
     inbound.channel = "webchat";
     inbound.conversation = conversation_;
     inbound.sender = conversation_;
-    inbound.text = std::move(message.text);
+    // Card and phone numbers and secrets are masked before the text reaches any topic; the
+    // last four digits of a card survive, which is all the skills use.
+    inbound.text = core::mask_personal_data(message.text);
     inbound.locale = locale_;
     inbound.received_at_ms = now_ms();
     inbound.reply_to = state_.options.instance_id;

@@ -254,6 +254,19 @@ TEST_F(GatewayTest, MessageWithoutIdGetsAGeneratedOne) {
     EXPECT_EQ(inbound->id, conversation + "/" + id);
 }
 
+TEST_F(GatewayTest, CardNumbersAreMaskedBeforeTheyReachKafka) {
+    start();
+    WsClient client(port_);
+    client.hello();
+    client.message("block card 4111 1111 1111 1111 ending 1111", "pii-1");
+    auto ack = client.read();
+    ASSERT_TRUE(ack);
+    auto inbound = core::parse_inbound(producer_.records().at(0).value);
+    ASSERT_TRUE(inbound);
+    EXPECT_EQ(inbound->text, "block card **** **** **** 1111 ending 1111");
+    EXPECT_EQ(producer_.records().at(0).value.find("4111 1111"), std::string::npos);
+}
+
 TEST_F(GatewayTest, ChineseTextRoundTrips) {
     start();
     WsClient client(port_);
