@@ -328,8 +328,8 @@ std::int64_t parse_timestamp(std::string_view text) noexcept {
     if (!date.ok()) {
         return -1;
     }
-    auto t = sys_days{date} + hours{hour} + minutes{minute} + seconds{second} +
-             milliseconds{millis};
+    auto t =
+        sys_days{date} + hours{hour} + minutes{minute} + seconds{second} + milliseconds{millis};
     return duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
 
