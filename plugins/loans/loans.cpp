@@ -1027,17 +1027,29 @@ json::object finish(const Turn& t, json::object s) {
         return confirm_application(t, std::move(s), {});
     }
 
+    // A rate the customer names is used only within the product's range: a quote at a rate the
+    // bank does not offer, followed by an offer to apply, would mislead.
     double rate = number_at(s, "rate").value_or(p.rate);
+    std::string rate_note;
+    if (rate < p.min_rate || rate > p.max_rate) {
+        rate_note = t.zh ? t.name(p) + "的年利率为" + percent(p.min_rate) + "至" +
+                               percent(p.max_rate) + "，以下按" + percent(p.rate) + "计算。"
+                         : "A " + t.name(p) + " is offered at " + percent(p.min_rate) + " to " +
+                               percent(p.max_rate) + " a year, so this quote uses " +
+                               percent(p.rate) + ". ";
+        rate = p.rate;
+    }
     if (flow == "loans.installment") {
         Quote q = quote(amount, rate, months).value();
         std::string text =
-            t.zh ? t.name(p) + t.money(amount) + "，期限" + t.months(months) + "，年利率" +
-                       percent(rate) + "：每月还款" + t.money(q.monthly_cents / 100.0) +
-                       "，总利息" + t.money(q.total_interest_cents / 100.0) + "。"
-                 : "A " + t.name(p) + " of " + t.money(amount) + " over " + t.months(months) +
-                       " at " + percent(rate) + " a year costs " +
-                       t.money(q.monthly_cents / 100.0) + " a month, with " +
-                       t.money(q.total_interest_cents / 100.0) + " interest in total.";
+            rate_note +
+            (t.zh ? t.name(p) + t.money(amount) + "，期限" + t.months(months) + "，年利率" +
+                        percent(rate) + "：每月还款" + t.money(q.monthly_cents / 100.0) +
+                        "，总利息" + t.money(q.total_interest_cents / 100.0) + "。"
+                  : "A " + t.name(p) + " of " + t.money(amount) + " over " + t.months(months) +
+                        " at " + percent(rate) + " a year costs " +
+                        t.money(q.monthly_cents / 100.0) + " a month, with " +
+                        t.money(q.total_interest_cents / 100.0) + " interest in total.");
         return offer_application(t, std::move(s), std::move(text));
     }
 

@@ -193,10 +193,18 @@ TEST_F(LoansTest, CatalogueInDemoBankFileIsValidConfigAndMatchesTheBuiltIn) {
     EXPECT_FALSE(bad.load(TELLER_LOANS_SKILL, broken));
 }
 
+TEST_F(LoansTest, RateOutsideTheProductRangeIsNotQuoted) {
+    json::array rate{json::object{{"type", "percentage"}, {"value", "0"}, {"text", "0%"}}};
+    std::string r = say("monthly payment for a 20,000 car loan over 36 months at 0%",
+                        "loans.installment", rate);
+    EXPECT_TRUE(has(r, "offered at 4.90% to 9.90% a year, so this quote uses 6.90%")) << r;
+    EXPECT_FALSE(has(r, "at 0.00% a year")) << r;
+}
+
 TEST_F(LoansTest, InstallmentInEnglishAsksForMissingSlotsAndRepromptsInvalidOnes) {
     json::array rate{json::object{{"type", "percentage"}, {"value", "5"}, {"text", "5%"}}};
     std::string r =
-        say("What's the monthly payment on a personal loan at 5%?", "loans.installment", rate);
+        say("What's the monthly payment on a car loan at 5%?", "loans.installment", rate);
     EXPECT_TRUE(has(r, "How much would you like to borrow?"));
     EXPECT_EQ(step(), "amount");
 
@@ -209,7 +217,7 @@ TEST_F(LoansTest, InstallmentInEnglishAsksForMissingSlotsAndRepromptsInvalidOnes
     EXPECT_EQ(step(), "term");
 
     r = say("100 months");
-    EXPECT_TRUE(has(r, "runs from 12 to 60 months"));
+    EXPECT_TRUE(has(r, "runs from 12 to 84 months"));
     EXPECT_EQ(step(), "term");
 
     r = say("three years");
