@@ -56,6 +56,32 @@ fs::path backend_data(const core::Config& config) {
 
 }  // namespace
 
+std::vector<FlagSpec> config_flags() {
+    return {
+        {"config", "FILE", "YAML configuration file (default: $TELLER_CONFIG)"},
+        {"log-level", "LEVEL", "trace, debug, info, warn, error or off"},
+    };
+}
+
+std::vector<FlagSpec> bot_flags() {
+    return {
+        {"model", "FILE", "intent model (default models/teller-intent.model)"},
+        {"skill", "FILE", "skill plugin to load (default: every plugin in the skills folder)",
+         true},
+        {"skills-dir", "DIR", "folder of skill plugins (default: next to the executable)"},
+        {"backend-data", "FILE", "demo bank data (default deploy/demo-bank.json)"},
+        {"threshold", "P", "confidence below which the bot asks instead of guessing (0.5)"},
+    };
+}
+
+std::vector<FlagSpec> join(std::initializer_list<std::vector<FlagSpec>> groups) {
+    std::vector<FlagSpec> all;
+    for (const auto& group : groups) {
+        all.insert(all.end(), group.begin(), group.end());
+    }
+    return all;
+}
+
 // Defaults, then the file, then TELLER_* variables, then flags.
 core::Config load_config(const Args& args) {
     core::Config config;

@@ -2,6 +2,7 @@
 // flags; the demo backend and the skills; the intent model, checked against those skills.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -12,6 +13,16 @@
 #include "teller/nlu/intent_model.hpp"
 
 namespace teller::app {
+
+/// --config and --log-level, read by load_config.
+std::vector<FlagSpec> config_flags();
+
+/// What load_skills and load_model read: --model, --skill, --skills-dir, --backend-data,
+/// --threshold.
+std::vector<FlagSpec> bot_flags();
+
+/// The groups of flags, in order, as one list.
+std::vector<FlagSpec> join(std::initializer_list<std::vector<FlagSpec>> groups);
 
 /// Defaults, then the file (--config or TELLER_CONFIG), then TELLER_* variables, then the flags
 /// present in `args`; sets the log level. Throws core::Error naming the bad file, variable or

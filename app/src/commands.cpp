@@ -38,29 +38,14 @@ const core::Logger& log() {
     return logger;
 }
 
-// Flags shared by the commands that read the configuration.
-std::vector<FlagSpec> config_flags() {
-    return {
-        {"config", "FILE", "YAML configuration file (default: $TELLER_CONFIG)"},
-        {"log-level", "LEVEL", "trace, debug, info, warn, error or off"},
-    };
-}
-
 std::vector<FlagSpec> kafka_flags() {
     return {
         {"kafka-brokers", "HOSTS", "Kafka bootstrap servers (default: in-process mock cluster)"}};
 }
 
 std::vector<FlagSpec> engine_flags() {
-    return {
-        {"redis-url", "URL", "Redis for sessions (default: in-memory store)"},
-        {"model", "FILE", "intent model (default models/teller-intent.model)"},
-        {"skill", "FILE", "skill plugin to load (default: every plugin in the skills folder)",
-         true},
-        {"skills-dir", "DIR", "folder of skill plugins (default: next to the executable)"},
-        {"backend-data", "FILE", "demo bank data (default deploy/demo-bank.json)"},
-        {"threshold", "P", "confidence below which the bot asks instead of guessing (0.5)"},
-    };
+    return join(
+        {{{"redis-url", "URL", "Redis for sessions (default: in-memory store)"}}, bot_flags()});
 }
 
 std::vector<FlagSpec> gateway_flags() {
@@ -69,14 +54,6 @@ std::vector<FlagSpec> gateway_flags() {
         {"port", "PORT", "port the gateway binds (default 8080; 0 picks a free one)"},
         {"instance-id", "ID", "this gateway's id, written as reply_to (default: generated)"},
     };
-}
-
-std::vector<FlagSpec> join(std::initializer_list<std::vector<FlagSpec>> groups) {
-    std::vector<FlagSpec> all;
-    for (const auto& group : groups) {
-        all.insert(all.end(), group.begin(), group.end());
-    }
-    return all;
 }
 
 std::string environment_help() {

@@ -140,21 +140,16 @@ std::vector<FlagSpec> record_flags() {
 }
 
 std::vector<FlagSpec> replay_flags() {
-    return {
-        {"recording", "FILE", "recording made by teller record (required)"},
-        {"golden", "FILE", "compare with this file's outbound and events records instead"},
-        {"write-golden", "FILE", "write the replies and events produced now as a golden file"},
-        {"report", "FILE", "also write the diff and summary to FILE"},
-        {"ignore", "FIELD", "field not to compare, at any depth", true},
-        {"model", "FILE", "intent model (default models/teller-intent.model)"},
-        {"skill", "FILE", "skill plugin to load (default: every plugin in the skills folder)",
-         true},
-        {"skills-dir", "DIR", "folder of skill plugins (default: next to the executable)"},
-        {"backend-data", "FILE", "demo bank data (default deploy/demo-bank.json)"},
-        {"threshold", "P", "confidence below which the bot asks instead of guessing (0.5)"},
-        {"config", "FILE", "YAML configuration file (default: $TELLER_CONFIG)"},
-        {"log-level", "LEVEL", "trace, debug, info, warn, error or off (default warn)"},
-    };
+    return join(
+        {{
+             {"recording", "FILE", "recording made by teller record (required)"},
+             {"golden", "FILE", "compare with this file's outbound and events records instead"},
+             {"write-golden", "FILE", "write the replies and events produced now as a golden file"},
+             {"report", "FILE", "also write the diff and summary to FILE"},
+             {"ignore", "FIELD", "field not to compare, at any depth", true},
+         },
+         bot_flags(),
+         config_flags()});
 }
 
 int record_main(const Args& args) {

@@ -8,19 +8,8 @@
 namespace teller::core {
 namespace {
 
-struct PartitionListDeleter {
-    void operator()(rd_kafka_topic_partition_list_t* list) const noexcept {
-        rd_kafka_topic_partition_list_destroy(list);
-    }
-};
-using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
-
-struct MessageDeleter {
-    void operator()(rd_kafka_message_t* message) const noexcept {
-        rd_kafka_message_destroy(message);
-    }
-};
-using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+using detail::MessagePtr;
+using detail::PartitionListPtr;
 
 }  // namespace
 
