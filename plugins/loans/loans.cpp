@@ -1257,26 +1257,17 @@ int init(const teller_host_v1* host, const char* config_json, void** state) {
     }
 }
 
-char* handle(void* state, const char* request_json) {
-    Skill* skill = static_cast<Skill*>(state);
-    return teller::plugins::guarded_handle(request_json,
-                                           [skill](const json::object& request) -> json::value {
-                                               return handle_turn(*skill, request);
-                                           });
-}
-
-void shutdown(void* state) {
-    delete static_cast<Skill*>(state);
-}
-
 }  // namespace
 }  // namespace teller::skills::loans
 
-extern "C" __attribute__((visibility("default"))) const teller_skill_v1* teller_skill_entry(
-    uint32_t host_api_version) {
+TELLER_SKILL_EXPORT const teller_skill_v1* teller_skill_entry(uint32_t host_api_version) {
     using namespace teller::skills::loans;
-    static const teller_skill_v1 table = {
-        TELLER_SKILL_API_VERSION,        "loans",  manifest(), &init, &handle,
-        &teller::plugins::free_c_string, &shutdown};
-    return host_api_version == TELLER_SKILL_API_VERSION ? &table : nullptr;
+    static const teller_skill_v1 table = {TELLER_SKILL_API_VERSION,
+                                          "loans",
+                                          manifest(),
+                                          &init,
+                                          &teller::plugins::handle_turns<Skill, handle_turn>,
+                                          &teller::plugins::free_c_string,
+                                          &teller::plugins::delete_skill<Skill>};
+    return teller::plugins::table_for_host(host_api_version, table);
 }

@@ -1,6 +1,7 @@
 // Helpers for skills written in C++: C strings across the ABI and handlers that never throw.
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -80,6 +81,32 @@ char* guarded_handle(const char* request_json, Handler&& handler) noexcept {
     } catch (...) {
         return nullptr;
     }
+}
+
+/// The `handle` of a skill whose state is a `Skill*` and whose turns are run by
+/// `Turn(Skill&, const boost::json::object&)`: guarded_handle around that function.
+template <class Skill, auto Turn>
+char* handle_turns(void* state, const char* request_json) noexcept {
+    Skill* skill = static_cast<Skill*>(state);
+    return guarded_handle(request_json, [skill](const boost::json::object& request) {
+        return boost::json::value(Turn(*skill, request));
+    });
+}
+
+/// The `shutdown` of a skill whose state is a `Skill*` made with new.
+template <class Skill>
+void delete_skill(void* state) noexcept {
+    delete static_cast<Skill*>(state);
+}
+
+/// Marks the one symbol a skill exports (`teller_skill_entry`); build with hidden visibility.
+#define TELLER_SKILL_EXPORT extern "C" __attribute__((visibility("default")))
+
+/// What a skill's teller_skill_entry returns: its table for a host of this API version,
+/// NULL for any other.
+inline const teller_skill_v1* table_for_host(std::uint32_t host_api_version,
+                                             const teller_skill_v1& table) noexcept {
+    return host_api_version == TELLER_SKILL_API_VERSION ? &table : nullptr;
 }
 
 /// Calls the host's backend: parsed JSON result, or null when the call failed. Thread-safe.
