@@ -481,19 +481,26 @@ void find_phone(const Text& text, std::size_t i, std::vector<Candidate>& out) {
     }
 }
 
+// The position after the first of `cues` that starts at `i`: Latin cues as whole words,
+// CJK cues anywhere.
+template <std::size_t N>
+std::optional<std::size_t> match_cue(const Text& text, std::size_t i,
+                                     const std::array<std::u32string_view, N>& cues) {
+    for (std::u32string_view cue : cues) {
+        if (auto after = cue[0] < 0x80 ? text.match_word(i, cue) : text.match(i, cue)) {
+            return after;
+        }
+    }
+    return std::nullopt;
+}
+
 // "card ending 1234", "last four digits are 1234", "尾号1234".
 void find_last4(const Text& text, std::size_t i, std::vector<Candidate>& out) {
     static constexpr std::array<std::u32string_view, 13> kCues{
         U"ending in",        U"ending with",   U"ending",    U"ends in", U"ends with",
         U"last four digits", U"last 4 digits", U"last four", U"last 4",  U"尾号",
         U"末四位",           U"后四位",        U"尾数"};
-    std::optional<std::size_t> after;
-    for (std::u32string_view cue : kCues) {
-        after = cue[0] < 0x80 ? text.match_word(i, cue) : text.match(i, cue);
-        if (after) {
-            break;
-        }
-    }
+    std::optional<std::size_t> after = match_cue(text, i, kCues);
     if (!after) {
         return;
     }
@@ -563,13 +570,7 @@ void find_account(const Text& text, std::size_t i, std::vector<Candidate>& out) 
     // "account 12345678", "account number: 12-345678", "账号 6222 0212 3456".
     static constexpr std::array<std::u32string_view, 7> kCues{U"account", U"acct", U"a/c", U"账号",
                                                               U"帐号",    U"账户", U"帐户"};
-    std::optional<std::size_t> after;
-    for (std::u32string_view cue : kCues) {
-        after = cue[0] < 0x80 ? text.match_word(i, cue) : text.match(i, cue);
-        if (after) {
-            break;
-        }
-    }
+    std::optional<std::size_t> after = match_cue(text, i, kCues);
     if (!after) {
         return;
     }
