@@ -138,6 +138,16 @@ public:
     core::Result<void> forget_seen(std::string_view key) override {
         return inner_.forget_seen(key);
     }
+    core::Result<void> put_value(std::string_view key, std::string_view value,
+                                 std::chrono::seconds ttl) override {
+        return inner_.put_value(key, value, ttl);
+    }
+    core::Result<std::optional<std::string>> get_value(std::string_view key) override {
+        return inner_.get_value(key);
+    }
+    core::Result<void> erase_value(std::string_view key) override {
+        return inner_.erase_value(key);
+    }
     std::string describe() const override { return "flaky " + inner_.describe(); }
 
     int conflicts = 0;

@@ -149,6 +149,29 @@ TYPED_TEST(SessionStoreTest, ForgetSeenLetsTheKeyBeMarkedAgain) {
     EXPECT_TRUE(this->store_->forget_seen("never-marked"));
 }
 
+TYPED_TEST(SessionStoreTest, ValuesAreStoredReplacedErasedAndExpire) {
+    EXPECT_FALSE(this->store_->get_value("sms:optout:+15550001").value().has_value());
+
+    ASSERT_TRUE(this->store_->put_value("sms:optout:+15550001", "1", seconds(0)));
+    ASSERT_TRUE(this->store_->put_value("short", "退订", seconds(1)));
+    EXPECT_EQ(this->store_->get_value("sms:optout:+15550001").value(), "1");
+    EXPECT_EQ(this->store_->get_value("short").value(), "退订");
+
+    ASSERT_TRUE(this->store_->put_value("sms:optout:+15550001", "2", seconds(0)));
+    EXPECT_EQ(this->store_->get_value("sms:optout:+15550001").value(), "2");
+
+    // Values live apart from sessions and seen marks of the same name.
+    ASSERT_TRUE(this->store_->mark_seen("short", seconds(60)).value());
+    EXPECT_FALSE(this->store_->load("short").value().has_value());
+
+    ASSERT_TRUE(this->store_->erase_value("sms:optout:+15550001"));
+    EXPECT_FALSE(this->store_->get_value("sms:optout:+15550001").value().has_value());
+    EXPECT_TRUE(this->store_->erase_value("never-stored"));
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    EXPECT_FALSE(this->store_->get_value("short").value().has_value());
+}
+
 TYPED_TEST(SessionStoreTest, LoadManyKeepsOrderAndGaps) {
     ASSERT_TRUE(this->store_->compare_and_set("a", 0, "A", seconds(60)).value());
     ASSERT_TRUE(this->store_->compare_and_set("c", 0, "C1", seconds(60)).value());

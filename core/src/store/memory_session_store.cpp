@@ -76,6 +76,32 @@ public:
         return {};
     }
 
+    Result<void> put_value(std::string_view key, std::string_view value,
+                           std::chrono::seconds ttl) override {
+        std::lock_guard lock(mutex_);
+        sweep_now_and_then();
+        values_.insert_or_assign(std::string(key), Value{std::string(value), expiry_after(ttl)});
+        return {};
+    }
+
+    Result<std::optional<std::string>> get_value(std::string_view key) override {
+        std::lock_guard lock(mutex_);
+        auto it = values_.find(key);
+        if (it == values_.end() || it->second.expires_at <= Clock::now()) {
+            return std::optional<std::string>{};
+        }
+        return std::optional<std::string>{it->second.value};
+    }
+
+    Result<void> erase_value(std::string_view key) override {
+        std::lock_guard lock(mutex_);
+        auto it = values_.find(key);
+        if (it != values_.end()) {
+            values_.erase(it);
+        }
+        return {};
+    }
+
     std::string describe() const override { return "in-memory"; }
 
 private:
@@ -84,7 +110,13 @@ private:
         Clock::time_point expires_at;
     };
 
+    struct Value {
+        std::string value;
+        Clock::time_point expires_at;
+    };
+
     static Clock::time_point expires_at(const Session& s) { return s.expires_at; }
+    static Clock::time_point expires_at(const Value& v) { return v.expires_at; }
     static Clock::time_point expires_at(Clock::time_point t) { return t; }
 
     // The unexpired entry for `key`, erasing it first if it has expired.
@@ -109,11 +141,13 @@ private:
         auto now = Clock::now();
         std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires_at <= now; });
         std::erase_if(seen_, [&](const auto& entry) { return entry.second <= now; });
+        std::erase_if(values_, [&](const auto& entry) { return entry.second.expires_at <= now; });
     }
 
     std::mutex mutex_;
     Map<Session> sessions_;
     Map<Clock::time_point> seen_;
+    Map<Value> values_;
     int writes_since_sweep_ = 0;
 };
 

@@ -27,6 +27,7 @@ namespace {
 
 constexpr std::string_view kSessionPrefix = "teller:session:";
 constexpr std::string_view kSeenPrefix = "teller:seen:";
+constexpr std::string_view kValuePrefix = "teller:value:";
 
 struct ContextFree {
     void operator()(redisContext* context) const { redisFree(context); }
@@ -381,6 +382,65 @@ public:
         return {};
     }
 
+    Result<void> put_value(std::string_view key, std::string_view value,
+                           std::chrono::seconds ttl) override {
+        std::lock_guard lock(mutex_);
+        // Command holds views: the strings it points at must outlive the exchange.
+        std::string stored_key = value_key(key);
+        std::string ttl_text = std::to_string(ttl.count());
+        Command command{"SET", stored_key, value};
+        if (ttl.count() > 0) {
+            command.insert(command.end(), {"EX", ttl_text});
+        }
+        Exchange exchange = run_retrying({&command, 1});
+        if (exchange.fault) {
+            return fail(*exchange.fault);
+        }
+        const redisReply* reply = exchange.replies[0].get();
+        if (reply->type != REDIS_REPLY_STATUS) {
+            return fail(translate(context_.get(), reply, 0));
+        }
+        mark_healthy();
+        return {};
+    }
+
+    Result<std::optional<std::string>> get_value(std::string_view key) override {
+        std::lock_guard lock(mutex_);
+        std::string stored_key = value_key(key);
+        Command command{"GET", stored_key};
+        Exchange exchange = run_retrying({&command, 1});
+        if (exchange.fault) {
+            return Result<std::optional<std::string>>(boost::system::in_place_error,
+                                                      fail(*exchange.fault));
+        }
+        const redisReply* reply = exchange.replies[0].get();
+        if (reply->type == REDIS_REPLY_NIL) {
+            mark_healthy();
+            return std::optional<std::string>{};
+        }
+        if (reply->type != REDIS_REPLY_STRING) {
+            return Result<std::optional<std::string>>(boost::system::in_place_error,
+                                                      fail(translate(context_.get(), reply, 0)));
+        }
+        mark_healthy();
+        return std::optional<std::string>{std::string(reply->str, reply->len)};
+    }
+
+    Result<void> erase_value(std::string_view key) override {
+        std::lock_guard lock(mutex_);
+        std::string stored_key = value_key(key);
+        Command command{"DEL", stored_key};
+        Exchange exchange = run_retrying({&command, 1});
+        if (exchange.fault) {
+            return fail(*exchange.fault);
+        }
+        if (exchange.replies[0]->type != REDIS_REPLY_INTEGER) {
+            return fail(translate(context_.get(), exchange.replies[0].get(), 0));
+        }
+        mark_healthy();
+        return {};
+    }
+
     std::string describe() const override { return "redis " + url_.endpoint(); }
 
     std::string last_error() const override {
@@ -396,6 +456,10 @@ private:
         bool retry_may_help = false;  ///< a connection that had worked broke: resending may work
         bool maybe_applied = false;   ///< the commands were sent; Redis may have run them
     };
+
+    static std::string value_key(std::string_view key) {
+        return std::string(kValuePrefix) + std::string(key);
+    }
 
     std::string session_key(std::string_view conversation) const {
         return std::string(kSessionPrefix) + std::string(conversation);

@@ -67,6 +67,18 @@ public:
     /// Forgets a seen mark (used when a turn fails after mark_seen and must be retried).
     virtual Result<void> forget_seen(std::string_view key) = 0;
 
+    /// Stores a small value under `key` (a namespace of its own, apart from sessions and seen
+    /// marks), replacing any previous one. Used by channels for state every gateway instance
+    /// must share: SMS opt-outs, the options last offered to an SMS customer.
+    virtual Result<void> put_value(std::string_view key, std::string_view value,
+                                   std::chrono::seconds ttl) = 0;
+
+    /// The value stored under `key`, or nullopt when there is none (or it expired).
+    virtual Result<std::optional<std::string>> get_value(std::string_view key) = 0;
+
+    /// Removes the value under `key`; removing an absent key is not an error.
+    virtual Result<void> erase_value(std::string_view key) = 0;
+
     /// One line for the start-up log: "redis 127.0.0.1:6379/0" or "in-memory". Never contains
     /// a password.
     virtual std::string describe() const = 0;

@@ -15,10 +15,13 @@
 
 namespace teller::nlu {
 
-/// One training or test utterance.
+/// One training or test utterance. `entities` holds the annotated spans (type, byte offsets
+/// into `text`, the span's text, and its normalised value when the annotation gives one);
+/// empty when the data has no entity annotations.
 struct LabeledUtterance {
     std::string text;
     std::string intent;
+    std::vector<core::Entity> entities;
 };
 
 /// Hyperparameters. Defaults are the ones `teller train` uses, tuned on two seeded 10%
