@@ -69,6 +69,9 @@ public:
             }
             return change_card(customer, last4->as_string(), operation == "cards.block");
         }
+        if (operation == "crm.callback" || operation == "crm.feedback") {
+            return record_crm(customer, operation, args);
+        }
         return boost::system::errc::make_error_code(boost::system::errc::operation_not_supported);
     }
 
@@ -123,8 +126,28 @@ private:
         return json::object{{"error", "card_not_found"}};
     }
 
+    // Keeps a callback request or a survey answer on the customer and gives it an id
+    // ("CB-1001", "FB-1001").
+    // TODO(teller): the demo bank keeps CRM records in memory only; they vanish on restart and
+    // are invisible to other engine instances (a real deployment uses the HTTP backend).
+    json::value record_crm(json::object& customer, std::string_view operation,
+                           const json::object& args) {
+        bool callback = operation == "crm.callback";
+        std::string id = (callback ? "CB-" : "FB-") + std::to_string(next_crm_number_++);
+        json::object record = args;
+        record.erase("customer");
+        record["id"] = id;
+        json::value& list = customer[callback ? "callbacks" : "feedback"];
+        if (!list.is_array()) {
+            list = json::array{};
+        }
+        list.as_array().push_back(record);
+        return json::object{{"id", id}, {"record", record}};
+    }
+
     std::mutex mutex_;
     json::object data_;
+    int next_crm_number_ = 1001;
 };
 
 }  // namespace
