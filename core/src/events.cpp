@@ -12,8 +12,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kEventTypeNames[] = {
-    "user_uttered",      "slot_set",        "skill_invoked",   "bot_uttered",
-    "handoff_requested", "session_started", "session_expired", "error",
+    "user_uttered",    "slot_set",        "skill_invoked", "bot_uttered", "handoff_requested",
+    "session_started", "session_expired", "error",         "skill_event",
 };
 
 // Parses `text` into an object after the size and UTF-8 checks every event goes through.

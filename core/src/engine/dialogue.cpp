@@ -341,8 +341,17 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
                 turn.event(DialogueEventType::slot_set, {{"name", name}, {"value", masked(value)}});
             }
         }
-        // TODO(teller): a response's extra "events" are dropped: DialogueEventType has no kind
-        // for skill-defined audit events yet, so skills cannot add to the audit log.
+        // A skill's own audit events, masked like slots (they may name a phone or a card).
+        if (const json::value* extra = r.if_contains("events"); extra && extra->is_array()) {
+            for (const json::value& e : extra->as_array()) {
+                if (!e.is_object()) {
+                    continue;
+                }
+                json::object data = masked(e).as_object();
+                data["skill"] = skill;
+                turn.event(DialogueEventType::skill_event, std::move(data));
+            }
+        }
         const json::value* next = r.if_contains("state");
         if (next != nullptr && next->is_object()) {
             session["skill"] = skill;

@@ -31,9 +31,9 @@ struct InboundMessage {
     std::string conversation;  ///< stable conversation id (channel + sender, or the chat id)
     std::string sender;
     std::string text;
-    std::string locale;        ///< BCP 47 hint from the channel ("en", "zh-CN"); may be empty
+    std::string locale;  ///< BCP 47 hint from the channel ("en", "zh-CN"); may be empty
     std::int64_t received_at_ms = 0;  ///< milliseconds since the Unix epoch
-    std::string reply_to;      ///< gateway instance that holds the customer's connection
+    std::string reply_to;             ///< gateway instance that holds the customer's connection
     std::string trace_id;
     boost::json::object metadata;  ///< channel-specific, opaque to the engine
     boost::json::array attachments;
@@ -53,8 +53,8 @@ struct OutboundMessage {
     std::string text;
     std::string locale;
     std::vector<Choice> quick_replies;
-    std::string in_reply_to;   ///< id of the InboundMessage this answers ("" for proactive)
-    std::string reply_to;      ///< gateway instance to deliver through ("" = any)
+    std::string in_reply_to;  ///< id of the InboundMessage this answers ("" for proactive)
+    std::string reply_to;     ///< gateway instance to deliver through ("" = any)
     std::int64_t created_at_ms = 0;
     std::string trace_id;
     std::uint32_t sequence = 0;  ///< position of this reply among the replies to one inbound
@@ -70,6 +70,7 @@ enum class DialogueEventType {
     session_started,
     session_expired,
     error,
+    skill_event,  ///< an audit event a skill added (data: "skill" plus the skill's own fields)
 };
 
 std::string_view to_string(DialogueEventType type) noexcept;
