@@ -10,3 +10,7 @@ target_sources(teller_core PRIVATE
     src/kafka/topic_reader.cpp
     src/replay/recording.cpp
     src/replay/replay.cpp)
+# Sources of the flows component: declarative YAML flows run as the built-in "flows" skill.
+target_sources(teller_core PRIVATE
+    src/flows/flow_loader.cpp
+    src/flows/flow_skill.cpp)

@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include "teller/core/backend.hpp"
+#include "teller/core/flows.hpp"
 #include "teller/core/skill_host.hpp"
 #include "teller/nlu/entities.hpp"
 #include "teller/nlu/intent_model.hpp"
@@ -185,6 +186,9 @@ private:
         auto loaded = host_->load_directory(TELLER_BINARY_DIR "/skills");
         if (!loaded) {
             throw std::runtime_error("no skills in " TELLER_BINARY_DIR "/skills");
+        }
+        if (!host_->load_builtin(core::flows_skill_table(TELLER_SOURCE_DIR "/flows"))) {
+            throw std::runtime_error("the flows in " TELLER_SOURCE_DIR "/flows did not load");
         }
         std::vector<nlu::LabeledUtterance> data;
         for (const core::TrainingExample& e : host_->training_examples()) {

@@ -1,6 +1,8 @@
 // The demo bank backend: customers, accounts and cards from a JSON file, changes kept in memory.
 #include "teller/core/backend.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -69,6 +71,9 @@ public:
             }
             return change_card(customer, last4->as_string(), operation == "cards.block");
         }
+        if (operation == "accounts.transfer") {
+            return transfer(customer, args);
+        }
         if (operation == "crm.callback" || operation == "crm.feedback") {
             return record_crm(customer, operation, args);
         }
@@ -124,6 +129,49 @@ private:
             }
         }
         return json::object{{"error", "card_not_found"}};
+    }
+
+    // Moves `amount` ("250.00 USD") between two of the customer's accounts of that currency.
+    json::value transfer(json::object& customer, const json::object& args) {
+        auto text = [&](std::string_view key) {
+            const json::value* v = args.if_contains(key);
+            return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+        };
+        std::string amount_text = text("amount");
+        double amount = std::strtod(amount_text.c_str(), nullptr);
+        std::string currency = amount_text.substr(amount_text.find(' ') + 1);
+        json::object* from = nullptr;
+        json::object* to = nullptr;
+        if (json::value* accounts = customer.if_contains("accounts");
+            accounts && accounts->is_array()) {
+            for (json::value& a : accounts->as_array()) {
+                json::object& o = a.as_object();
+                if (o.at("id").as_string() == text("from_account")) {
+                    from = &o;
+                }
+                if (o.at("id").as_string() == text("to_account")) {
+                    to = &o;
+                }
+            }
+        }
+        if (from == nullptr || to == nullptr || from == to || !(amount > 0)) {
+            return json::object{{"error", "invalid_transfer"}};
+        }
+        if (from->at("currency").as_string() != currency ||
+            to->at("currency").as_string() != currency) {
+            return json::object{{"error", "currency_mismatch"}};
+        }
+        double available = std::strtod(from->at("balance").as_string().c_str(), nullptr);
+        if (amount > available + 1e-9) {
+            return json::object{{"error", "insufficient_funds"}};
+        }
+        double credited = std::strtod(to->at("balance").as_string().c_str(), nullptr) + amount;
+        char buffer[64];
+        std::snprintf(buffer, sizeof buffer, "%.2f", available - amount);
+        (*from)["balance"] = buffer;
+        std::snprintf(buffer, sizeof buffer, "%.2f", credited);
+        (*to)["balance"] = buffer;
+        return json::object{{"reference", "TR-" + std::to_string(next_crm_number_++)}};
     }
 
     // Keeps a callback request or a survey answer on the customer and gives it an id

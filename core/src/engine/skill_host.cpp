@@ -327,6 +327,26 @@ Result<std::string> SkillHost::load(const std::filesystem::path& file, const jso
     if (skill->table == nullptr) {
         return fail(file, "the skill refused this host's API version");
     }
+    return adopt(std::move(skill), file, config);
+}
+
+Result<std::string> SkillHost::load_builtin(const teller_skill_v1* table,
+                                            const json::object& config) {
+    auto skill = std::make_shared<LoadedSkill>();
+    skill->table = table;
+    std::string label = table != nullptr && table->name != nullptr
+                            ? std::string("built-in skill ") + table->name
+                            : std::string("built-in skill");
+    skill->file = label;
+    if (table == nullptr) {
+        return fail(label, "no skill table");
+    }
+    return adopt(std::move(skill), label, config);
+}
+
+Result<std::string> SkillHost::adopt(std::shared_ptr<LoadedSkill> skill,
+                                     const std::filesystem::path& file,
+                                     const json::object& config) {
     if (skill->table->api_version != TELLER_SKILL_API_VERSION) {
         return fail(file, "built for skill API version " +
                               std::to_string(skill->table->api_version) + ", this host speaks " +

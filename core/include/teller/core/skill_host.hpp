@@ -12,6 +12,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "teller/plugins/skill_api.h"
+
 #include "teller/core/backend.hpp"
 #include "teller/core/error.hpp"
 
@@ -65,6 +67,11 @@ public:
     Result<std::string> load(const std::filesystem::path& file,
                              const boost::json::object& config = {});
 
+    /// Adopts a skill compiled into this process (e.g. flows_skill_table() in flows.hpp) exactly
+    /// as load() adopts a plugin's table: same checks, same errors; nothing is unloaded later.
+    Result<std::string> load_builtin(const teller_skill_v1* table,
+                                     const boost::json::object& config = {});
+
     /// Loads every `*.so` in `directory` (sorted by name); returns how many loaded. Failures
     /// are recorded as for load(). Errors: Errc::skill_load_failed when `directory` is missing.
     Result<std::size_t> load_directory(const std::filesystem::path& directory,
@@ -97,6 +104,8 @@ public:
 
 private:
     Result<std::string> fail(const std::filesystem::path& file, std::string_view problem);
+    Result<std::string> adopt(std::shared_ptr<LoadedSkill> skill, const std::filesystem::path& file,
+                              const boost::json::object& config);
 
     Backend& backend_;
     SkillHostOptions options_;
