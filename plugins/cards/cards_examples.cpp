@@ -91,7 +91,8 @@ const std::vector<IntentExamples>& intent_examples() {
           "马上冻结我的卡",
           "手机壳连卡一起丢了",
           "车被撬了，卡被拿走了",
-          "银行卡不翼而飞了"}},
+          "银行卡不翼而飞了"},
+         true},
         {"cards.balance",
          "Check my balance",
          "查询余额",
@@ -178,7 +179,8 @@ const std::vector<IntentExamples>& intent_examples() {
           "查一下余额谢谢",
           "里面有多少钱",
           "快速查余额",
-          "账上还有多少"}},
+          "账上还有多少"},
+         true},
         {"cards.activate",
          "Activate a card",
          "激活银行卡",
@@ -265,7 +267,8 @@ const std::vector<IntentExamples>& intent_examples() {
           "新卡付不了款，帮我激活",
           "请启用我的卡",
           "开始激活卡片",
-          "新卡到手了"}},
+          "新卡到手了"},
+         true},
     };
     return examples;
 }

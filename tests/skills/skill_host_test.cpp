@@ -10,6 +10,7 @@
 
 #include "teller/core/backend.hpp"
 #include "teller/core/dialogue.hpp"
+#include "teller/core/flows.hpp"
 
 namespace teller::core {
 namespace {
@@ -50,6 +51,27 @@ protected:
     std::unique_ptr<Backend> backend_;
     SkillHost host_;
 };
+
+TEST_F(SkillHostTest, IntentsThatReachPersonalDataRequireVerification) {
+    ASSERT_TRUE(host_.load(TELLER_CARDS_SKILL));
+    for (std::string_view intent : {"cards.lost_or_stolen", "cards.balance", "cards.activate"}) {
+        ASSERT_NE(host_.find_intent(intent), nullptr) << intent;
+        EXPECT_TRUE(host_.find_intent(intent)->requires_verification) << intent;
+    }
+    EXPECT_FALSE(host_.find_intent("greet")->requires_verification);
+}
+
+TEST_F(SkillHostTest, BuiltinTableIsAdoptedWithThePluginChecks) {
+    auto flows = host_.load_builtin(flows_skill_table(TELLER_SOURCE_DIR "/flows"));
+    ASSERT_TRUE(flows) << host_.load_errors().back();
+    EXPECT_EQ(*flows, "flows");
+    EXPECT_TRUE(host_.find_intent("transfers.own_accounts")->requires_verification);
+
+    // The same table twice is a duplicate skill, like a plugin loaded twice.
+    EXPECT_FALSE(host_.load_builtin(flows_skill_table(TELLER_SOURCE_DIR "/flows")));
+    EXPECT_NE(host_.load_errors().back().find("already loaded"), std::string::npos);
+    EXPECT_FALSE(host_.load_builtin(nullptr));
+}
 
 TEST_F(SkillHostTest, MissingFileIsALoadErrorNamingTheFile) {
     expect_load_error("/nonexistent/teller_skill_nothing.so", "no such file");

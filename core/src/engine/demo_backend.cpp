@@ -71,6 +71,23 @@ public:
             }
             return change_card(customer, last4->as_string(), operation == "cards.block");
         }
+        if (operation == "otp.send") {
+            // The demo bank sends nothing: it accepts the code in its file ("otp_demo_code").
+            std::string phone = customer.contains("phone") && customer.at("phone").is_string()
+                                    ? std::string(customer.at("phone").as_string())
+                                    : std::string();
+            std::string shown = phone.size() > 2 ? std::string(phone.size() - 2, '*') +
+                                                       phone.substr(phone.size() - 2)
+                                                 : std::string();
+            return json::object{{"sent", true}, {"destination", shown}};
+        }
+        if (operation == "otp.verify") {
+            const json::value* code = args.if_contains("code");
+            const json::value* expected = data_.if_contains("otp_demo_code");
+            bool ok = code != nullptr && code->is_string() && expected != nullptr &&
+                      expected->is_string() && code->as_string() == expected->as_string();
+            return json::object{{"verified", ok}};
+        }
         if (operation == "accounts.transfer") {
             return transfer(customer, args);
         }

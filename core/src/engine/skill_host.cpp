@@ -95,6 +95,13 @@ bool parse_manifest(const char* text, std::string& name, std::vector<ManifestInt
                 return false;
             }
         }
+        if (const json::value* verified = intent->if_contains("verified")) {
+            if (!verified->is_bool()) {
+                problem = "intent \"" + mi.info.name + "\": \"verified\" must be true or false";
+                return false;
+            }
+            mi.info.requires_verification = verified->as_bool();
+        }
         if (const json::value* titles = intent->if_contains("title");
             titles && titles->is_object()) {
             for (const auto& [locale, title] : titles->as_object()) {

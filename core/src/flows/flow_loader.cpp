@@ -246,9 +246,10 @@ Flow load_flow_file(const fs::path& file) {
     } catch (const YAML::BadFile&) {
         throw Error("flow " + file.string() + ": cannot be read");
     }
-    r.only_keys(
-        root, {"version", "flow", "intent", "title", "examples", "slots", "steps", "max_attempts"},
-        "a flow file");
+    r.only_keys(root,
+                {"version", "flow", "intent", "title", "examples", "slots", "steps", "max_attempts",
+                 "verified"},
+                "a flow file");
     if (!root["version"] || root["version"].as<std::string>() != "1") {
         r.fail(root, "\"version: 1\" is required");
     }
@@ -263,6 +264,13 @@ Flow load_flow_file(const fs::path& file) {
                                    "e.g. \"transfers.own_accounts\"");
     }
     flow.title = r.text(root["title"], "title");
+    if (root["verified"]) {
+        try {
+            flow.verified = root["verified"].as<bool>();
+        } catch (const YAML::Exception&) {
+            r.fail(root["verified"], "verified must be true or false");
+        }
+    }
     if (root["max_attempts"]) {
         flow.max_attempts = static_cast<int>(number(r, root["max_attempts"], "max_attempts"));
     }

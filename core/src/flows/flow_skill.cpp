@@ -532,8 +532,12 @@ std::string build_manifest(const std::vector<Flow>& flows) {
         for (const auto& [locale, t] : f.title) {
             title[locale] = t;
         }
-        intents.push_back(json::object{
-            {"name", f.intent}, {"title", std::move(title)}, {"examples", std::move(examples)}});
+        json::object intent{
+            {"name", f.intent}, {"title", std::move(title)}, {"examples", std::move(examples)}};
+        if (f.verified) {
+            intent["verified"] = true;
+        }
+        intents.push_back(std::move(intent));
     }
     return json::serialize(json::object{{"name", "flows"},
                                         {"version", "1.0.0"},

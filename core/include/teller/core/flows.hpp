@@ -79,6 +79,7 @@ struct Flow {
     std::map<std::string, SlotSpec> slots;
     std::vector<FlowStep> steps;
     int max_attempts = 3;
+    bool verified = false;  ///< only a verified customer may start it (see IntentInfo)
 };
 
 /// Reads every `*.yaml` file in `directory` (sorted by name). Throws core::Error naming the

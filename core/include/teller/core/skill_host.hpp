@@ -31,6 +31,9 @@ struct IntentInfo {
     std::string name;
     std::string skill;                          ///< "" for the built-in system intents
     std::map<std::string, std::string> titles;  ///< locale -> human-readable title
+    /// The intent reaches personal data (balances, card blocking): the engine runs it only for
+    /// a verified customer and answers anyone else with the step-up (manifest "verified").
+    bool requires_verification = false;
 };
 
 /// Names of the built-in system intents.

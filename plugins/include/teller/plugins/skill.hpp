@@ -23,6 +23,8 @@ struct IntentExamples {
     std::string_view title_zh;
     std::vector<std::string_view> en;
     std::vector<std::string_view> zh;
+    /// Only a verified customer may use the intent (it shows or changes personal data).
+    bool verified = false;
 };
 
 /// The manifest JSON that skill_api.h describes, for a skill with these intents.
@@ -34,10 +36,14 @@ inline std::string build_manifest(std::string_view name, std::string_view versio
     for (const IntentExamples& i : intents) {
         json::array en(i.en.begin(), i.en.end());
         json::array zh(i.zh.begin(), i.zh.end());
-        list.push_back(json::object{
+        json::object intent{
             {"name", i.name},
             {"title", json::object{{"en", i.title_en}, {"zh-CN", i.title_zh}}},
-            {"examples", json::object{{"en", std::move(en)}, {"zh-CN", std::move(zh)}}}});
+            {"examples", json::object{{"en", std::move(en)}, {"zh-CN", std::move(zh)}}}};
+        if (i.verified) {
+            intent["verified"] = true;
+        }
+        list.push_back(std::move(intent));
     }
     return json::serialize(json::object{{"name", name},
                                         {"version", version},

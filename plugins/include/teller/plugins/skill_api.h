@@ -7,6 +7,8 @@
  * manifest_json (static, owned by the skill):
  *   { "name": "cards", "version": "1.0.0", "description": "...",
  *     "intents": [ { "name": "cards.lost_card",
+ *                    "title": { "en": "Report a lost card", "zh-CN": "挂失" },
+ *                    "verified": true,   (optional: only a verified customer may use it)
  *                    "examples": { "en": ["I lost my card", ...], "zh-CN": ["我的卡丢了", ...] } }
  * ] }
  *
