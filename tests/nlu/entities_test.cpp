@@ -301,6 +301,206 @@ TEST(EntitiesTest, AccountNumbersFollowTheTable) {
                 friday());
 }
 
+// More tricky cases per type: grouping, symbols after the number, Chinese units and
+// colloquial forms, calendar edges, separators and checksums.
+TEST(EntitiesTest, TrickyAmounts) {
+    check_table("amount",
+                {
+                    {"$5,000.00", {"5000.00 USD"}},
+                    {"$5,000,000", {"5000000.00 USD"}},
+                    {"5,000 dollars", {"5000.00 USD"}},
+                    {"only $0.99", {"0.99 USD"}},
+                    {"usd 1,234.56", {"1234.56 USD"}},
+                    {"€300", {"300.00 EUR"}},
+                    {"RMB 500", {"500.00 CNY"}},
+                    {"500 rmb", {"500.00 CNY"}},
+                    {"5k USD", {"5000.00 USD"}},
+                    {"两万五千元", {"25000.00 CNY"}},
+                    {"一百块钱", {"100.00 CNY"}},
+                    {"十元", {"10.00 CNY"}},
+                    {"0.5万", {"5000.00 USD"}},
+                    {"¥ 2,000.50", {"2000.50 CNY"}},
+                    {"JPY 1000", {"1000.00 JPY"}},
+                    {"send $5,000.", {"5000.00 USD"}},
+                    {"($300)", {"300.00 USD"}},
+                    {"$5,000 and EUR 300", {"5000.00 USD", "300.00 EUR"}},
+                    // Not amounts.
+                    {"1,5", {}},
+                    {"room 5", {}},
+                    {"5 kids", {}},
+                    {"order #5000", {}},
+                    {"5000", {}},
+                    {"一", {}},
+                },
+                friday());
+}
+
+TEST(EntitiesTest, TrickyDates) {
+    check_table("date",
+                {
+                    {"tomorrow morning", {"2026-12-05"}},
+                    {"TOMORROW", {"2026-12-05"}},
+                    {"next monday", {"2026-12-07"}},
+                    {"Friday", {"2026-12-04"}},
+                    {"5th December", {"2026-12-05"}},
+                    {"December 5th, 2026", {"2026-12-05"}},
+                    {"2024-02-29", {"2024-02-29"}},
+                    {"2026-02-29", {}},
+                    {"on 2026-12-05.", {"2026-12-05"}},
+                    {"明天下午", {"2026-12-05"}},
+                    {"下周日", {"2026-12-13"}},
+                    {"周日", {"2026-12-06"}},
+                    {"这周五", {"2026-12-04"}},
+                    {"1月1号", {"2026-01-01"}},
+                    {"2027年1月1日", {"2027-01-01"}},
+                    {"tomorrow or the day after tomorrow", {"2026-12-05", "2026-12-06"}},
+                    // Not dates.
+                    {"2026", {}},
+                    {"12/31", {}},
+                    {"may I", {}},
+                },
+                friday());
+}
+
+TEST(EntitiesTest, TrickyPercentagesPhonesCardsAndAccounts) {
+    check_table("percentage",
+                {
+                    {"0.5%", {"0.5"}},
+                    {"12.50%", {"12.5"}},
+                    {"百分之十", {"10"}},
+                    {"百分之零点五", {"0.5"}},
+                    {"50％", {"50"}},
+                    {"rate 3.5 per cent", {"3.5"}},
+                    {"100%", {"100"}},
+                },
+                friday());
+    check_table("phone",
+                {
+                    {"+1-555-123-4567", {"+15551234567"}},
+                    {"(555)123-4567", {"5551234567"}},
+                    {"call 555-123-4567.", {"5551234567"}},
+                    {"+8613812345678", {"+8613812345678"}},
+                    {"12345678901", {}},
+                    {"1234", {}},
+                },
+                friday());
+    check_table("card_number",
+                {
+                    {"5500 0000 0000 0004", {"************0004"}},
+                    {"6011111111111117", {"************1117"}},
+                    {"card: 4111-1111-1111-1111.", {"************1111"}},
+                    {"4111  1111 1111 1111", {}},
+                    {"41111111111111111111111", {}},
+                },
+                friday());
+    check_table("account_number",
+                {
+                    {"a/c 123456", {"123456"}},
+                    {"account no 12345678", {"12345678"}},
+                    {"帐号62220212", {"62220212"}},
+                    {"IBAN DE89370400440532013000", {"DE89370400440532013000"}},
+                    {"account #12345", {}},
+                },
+                friday());
+}
+
+TEST(EntitiesTest, TrickyCasesOfEveryType) {
+    check_table("amount",
+                {
+                    {"5 thousand dollars", {"5000.00 USD"}},
+                    {"1.5k", {"1500.00 USD"}},
+                    {"$1.5k", {"1500.00 USD"}},
+                    {"5万块", {"50000.00 CNY"}},
+                    {"5千", {"5000.00 USD"}},
+                    {"三万", {"30000.00 USD"}},
+                    {"¥5万", {"50000.00 CNY"}},
+                    {"-$50", {"50.00 USD"}},
+                    {"US$100", {"100.00 USD"}},
+                    {"CNY500", {"500.00 CNY"}},
+                    {"1,000.5", {}},
+                    {"$1,00", {}},
+                    {"5 million yuan", {"5000000.00 CNY"}},
+                    {"两千块", {"2000.00 CNY"}},
+                    {"十块", {"10.00 CNY"}},
+                    {"一块钱", {"1.00 CNY"}},
+                    {"5.5万元", {"55000.00 CNY"}},
+                    {"$5 000", {"5000.00 USD"}},
+                    {"pay 5,000", {}},
+                    {"€ 1.000,00", {}},
+                },
+                friday());
+    check_table("date",
+                {
+                    {"Dec 32", {}},
+                    {"31/12/2026", {}},
+                    {"十二月五日", {"2026-12-05"}},
+                    {"12月5号", {"2026-12-05"}},
+                    {"后天下午", {"2026-12-06"}},
+                    {"next Fri.", {"2026-12-11"}},
+                    {"in 1 day", {"2026-12-05"}},
+                    {"2026/12/05", {"2026-12-05"}},
+                    {"Dec 5 2026", {"2026-12-05"}},
+                    {"5 Dec", {"2026-12-05"}},
+                    {"friday the 13th", {"2026-12-04"}},
+                    {"下周一", {"2026-12-07"}},
+                    {"上周日", {"2026-11-29"}},
+                    {"星期日", {"2026-12-06"}},
+                    {"周五", {"2026-12-04"}},
+                    {"今天", {"2026-12-04"}},
+                    {"2月29日", {}},
+                },
+                friday());
+    check_table("percentage",
+                {
+                    {"百分之一百", {"100"}},
+                    {"5pct", {}},
+                    {"-5%", {"5"}},
+                    {"5.5 %", {"5.5"}},
+                },
+                friday());
+    check_table("phone",
+                {
+                    {"+44 20 7946 0958", {"+442079460958"}},
+                    {"138-1234-5678", {"13812345678"}},
+                    {"+1 555 123 4567", {"+15551234567"}},
+                    {"555 123 4567", {"5551234567"}},
+                    {"(+86) 138 1234 5678", {"+8613812345678"}},
+                    {"555.123.4567", {"5551234567"}},
+                },
+                friday());
+    check_table("card_number",
+                {
+                    {"3782-822463-10005", {"***********0005"}},
+                    // Glued to a word on either side: still masked (the safe side).
+                    {"abc4111111111111111", {"************1111"}},
+                    {"4111111111111111abc", {"************1111"}},
+                    {"cardno4111 1111 1111 1111", {"************1111"}},
+                    {"94111111111111111", {}},
+                    {"4111 1111 1111 1111/2026", {"************1111"}},
+                },
+                friday());
+    check_table("account_number",
+                {
+                    {"account number is 12345678", {"12345678"}},
+                    {"账户：12345678", {"12345678"}},
+                    {"acct no. 12345678", {"12345678"}},
+                    {"account: 1234-5678", {"12345678"}},
+                    {"account 1234567890123456789012", {}},
+                },
+                friday());
+    check_table("card_last4",
+                {
+                    {"card ending with 1234", {"1234"}},
+                    {"ends in 9876", {"9876"}},
+                    {"last 4: 4321", {"4321"}},
+                    {"末四位是5678", {"5678"}},
+                    {"后四位1234", {"1234"}},
+                    {"尾数 8888", {"8888"}},
+                    {"ending in 123", {}},
+                },
+                friday());
+}
+
 TEST(EntitiesTest, MixedTextGivesSeparateEntitiesInOrder) {
     const std::string text = "$5,000 tomorrow";
     const auto entities = extract_entities(text, friday());
@@ -458,7 +658,7 @@ TEST(EntitiesTest, IntentModelParseReturnsEntities) {
     options.min_count = 1;
     options.ensemble = 1;
     const auto model = IntentModel::train(
-        {{"send money to Anna", "transfer"}, {"what is my balance", "balance"}}, options);
+        {{"send money to Anna", "transfer", {}}, {"what is my balance", "balance", {}}}, options);
     const std::vector<std::string> texts{"send $5,000 to Anna", "balance"};
     const auto results = model->parse(texts);
     ASSERT_EQ(results.size(), 2u);

@@ -378,7 +378,9 @@ std::string digits_in(const Text& text, std::size_t begin, std::size_t end) {
 }
 
 void find_card(const Text& text, std::size_t i, std::vector<Candidate>& out) {
-    if (!number_start(text, i)) {
+    // A letter right before may start a card number ("no4111..."): masking errs on the safe
+    // side, as it does for a card number glued to a word after it.
+    if (!text.digit(i) || (i > 0 && (text.digit(i - 1) || text.at(i - 1) == U'+'))) {
         return;
     }
     const Groups g = digit_groups(text, i, U" -", 19 + 4);

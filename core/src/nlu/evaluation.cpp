@@ -1,14 +1,18 @@
-// Labelled data for the intent model: CSV reading, training-data fingerprints and evaluation.
+// Labelled data for the intent model: CSV reading, fingerprints, evaluation, k-fold
+// cross-validation and out-of-scope figures.
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string_view>
 #include <utility>
 
+#include "teller/nlu/evaluation.hpp"
 #include "teller/nlu/intent_model.hpp"
 
 namespace teller::nlu {
@@ -148,7 +152,7 @@ std::vector<LabeledUtterance> read_labeled_csv(const std::filesystem::path& path
         if (intent.empty()) {
             fail_csv(path, record.line, "empty intent");
         }
-        out.push_back({record.fields[static_cast<std::size_t>(text_col)], intent});
+        out.push_back({record.fields[static_cast<std::size_t>(text_col)], intent, {}});
     }
     return out;
 }
@@ -190,15 +194,15 @@ std::string fingerprint(const std::vector<LabeledUtterance>& examples) {
     return hex;
 }
 
-EvalReport evaluate(const core::IntentClassifier& classifier,
-                    const std::vector<LabeledUtterance>& test) {
-    constexpr std::size_t kBatch = 256;
-    EvalReport report;
-    report.total = test.size();
+namespace {
 
-    // Predict in batches and count (expected, predicted) pairs.
-    std::map<std::pair<std::string, std::string>, int> pairs;
-    std::set<std::string> intents;
+// Top intent and confidence of each test utterance (batched); entities into `entities` when set.
+std::vector<core::IntentScore> predict(const core::IntentClassifier& classifier,
+                                       const std::vector<LabeledUtterance>& test,
+                                       std::vector<std::vector<core::Entity>>* entities) {
+    constexpr std::size_t kBatch = 256;
+    std::vector<core::IntentScore> out;
+    out.reserve(test.size());
     std::vector<std::string> texts;
     for (std::size_t start = 0; start < test.size(); start += kBatch) {
         const std::size_t end = std::min(test.size(), start + kBatch);
@@ -206,16 +210,36 @@ EvalReport evaluate(const core::IntentClassifier& classifier,
         for (std::size_t i = start; i < end; ++i) {
             texts.push_back(test[i].text);
         }
-        const std::vector<core::NluResult> results = classifier.parse(texts);
-        for (std::size_t i = start; i < end; ++i) {
-            const core::NluResult& result = results.at(i - start);
-            std::string predicted = result.ranking.empty() ? "" : result.ranking.front().intent;
-            intents.insert(test[i].intent);
-            if (!predicted.empty()) {
-                intents.insert(predicted);
-            }
-            ++pairs[{test[i].intent, std::move(predicted)}];
+        std::vector<core::NluResult> results = classifier.parse(texts);
+        if (results.size() != texts.size()) {
+            throw core::Error("evaluate: the classifier returned " +
+                              std::to_string(results.size()) + " results for " +
+                              std::to_string(texts.size()) + " texts");
         }
+        for (core::NluResult& result : results) {
+            out.push_back(result.ranking.empty() ? core::IntentScore{} : result.ranking.front());
+            if (entities != nullptr) {
+                entities->push_back(std::move(result.entities));
+            }
+        }
+    }
+    return out;
+}
+
+// Accuracy, per-intent scores, macro-F1 and confusions from expected and predicted intents.
+EvalReport score_intents(const std::vector<LabeledUtterance>& test,
+                         const std::vector<core::IntentScore>& predicted) {
+    EvalReport report;
+    report.total = test.size();
+
+    std::map<std::pair<std::string, std::string>, int> pairs;
+    std::set<std::string> intents;
+    for (std::size_t i = 0; i < test.size(); ++i) {
+        intents.insert(test[i].intent);
+        if (!predicted[i].intent.empty()) {
+            intents.insert(predicted[i].intent);
+        }
+        ++pairs[{test[i].intent, predicted[i].intent}];
     }
 
     // Per-intent precision, recall and F1 over every intent expected or predicted.
@@ -248,6 +272,278 @@ EvalReport evaluate(const core::IntentClassifier& classifier,
 
     std::stable_sort(report.worst_confusions.begin(), report.worst_confusions.end(),
                      [](const auto& a, const auto& b) { return std::get<2>(a) > std::get<2>(b); });
+    return report;
+}
+
+void finish_score(EntityScore& s) {
+    const double tp = s.true_positives;
+    s.precision = tp + s.false_positives > 0 ? tp / (tp + s.false_positives) : 0.0;
+    s.recall = tp + s.false_negatives > 0 ? tp / (tp + s.false_negatives) : 0.0;
+    const double sum = s.precision + s.recall;
+    s.f1 = sum > 0 ? 2 * s.precision * s.recall / sum : 0.0;
+}
+
+double mean(const std::vector<double>& xs) {
+    double sum = 0;
+    for (double x : xs) {
+        sum += x;
+    }
+    return xs.empty() ? 0.0 : sum / static_cast<double>(xs.size());
+}
+
+double stddev(const std::vector<double>& xs) {
+    const double m = mean(xs);
+    double sum = 0;
+    for (double x : xs) {
+        sum += (x - m) * (x - m);
+    }
+    return xs.empty() ? 0.0 : std::sqrt(sum / static_cast<double>(xs.size()));
+}
+
+}  // namespace
+
+EvalReport evaluate(const core::IntentClassifier& classifier,
+                    const std::vector<LabeledUtterance>& test) {
+    return score_intents(test, predict(classifier, test, nullptr));
+}
+
+DetailedReport evaluate_detailed(const core::IntentClassifier& classifier,
+                                 const std::vector<LabeledUtterance>& test,
+                                 std::size_t examples_per_pair) {
+    std::vector<std::vector<core::Entity>> entities;
+    std::vector<core::IntentScore> predictions = predict(classifier, test, &entities);
+    return detailed_report(test, std::move(predictions), entities, examples_per_pair);
+}
+
+DetailedReport detailed_report(const std::vector<LabeledUtterance>& test,
+                               std::vector<core::IntentScore> predictions,
+                               const std::vector<std::vector<core::Entity>>& entities,
+                               std::size_t examples_per_pair) {
+    if (predictions.size() != test.size() ||
+        (!entities.empty() && entities.size() != test.size())) {
+        throw core::Error("detailed_report: one prediction per test utterance is needed");
+    }
+    DetailedReport report;
+    report.predictions = std::move(predictions);
+    report.intents = score_intents(test, report.predictions);
+
+    // The confusion matrix over every expected or predicted intent, with example utterances.
+    std::set<std::string> labels;
+    for (std::size_t i = 0; i < test.size(); ++i) {
+        labels.insert(test[i].intent);
+        labels.insert(report.predictions[i].intent.empty() ? "(none)"
+                                                           : report.predictions[i].intent);
+    }
+    report.labels.assign(labels.begin(), labels.end());
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < report.labels.size(); ++i) {
+        index[report.labels[i]] = i;
+    }
+    report.confusion.assign(report.labels.size(), std::vector<int>(report.labels.size(), 0));
+    for (std::size_t i = 0; i < test.size(); ++i) {
+        const std::string& predicted =
+            report.predictions[i].intent.empty() ? "(none)" : report.predictions[i].intent;
+        ++report.confusion[index[test[i].intent]][index[predicted]];
+        if (predicted != test[i].intent) {
+            auto& examples = report.confusion_examples[{test[i].intent, predicted}];
+            if (examples.size() < examples_per_pair) {
+                examples.push_back(test[i].text);
+            }
+        }
+    }
+
+    // Entities: exact (type, begin, end) matches, over the types the test data annotates.
+    std::set<std::string> types;
+    for (const LabeledUtterance& u : test) {
+        for (const core::Entity& e : u.entities) {
+            types.insert(e.type);
+        }
+    }
+    report.has_entities = !types.empty() && !entities.empty();
+    if (!report.has_entities) {
+        return report;
+    }
+    std::map<std::string, EntityScore> scores;
+    for (const std::string& type : types) {
+        scores[type].type = type;
+    }
+    for (std::size_t i = 0; i < test.size(); ++i) {
+        using Key = std::tuple<std::string, std::size_t, std::size_t>;
+        std::multiset<Key> gold;
+        for (const core::Entity& e : test[i].entities) {
+            gold.insert({e.type, e.begin, e.end});
+        }
+        for (const core::Entity& e : entities[i]) {
+            if (!types.contains(e.type)) {
+                continue;
+            }
+            auto it = gold.find({e.type, e.begin, e.end});
+            if (it != gold.end()) {
+                ++scores[e.type].true_positives;
+                gold.erase(it);
+            } else {
+                ++scores[e.type].false_positives;
+            }
+        }
+        for (const Key& missed : gold) {
+            ++scores[std::get<0>(missed)].false_negatives;
+        }
+    }
+    report.entity_micro.type = "(micro)";
+    for (auto& [type, score] : scores) {
+        finish_score(score);
+        report.entity_micro.true_positives += score.true_positives;
+        report.entity_micro.false_positives += score.false_positives;
+        report.entity_micro.false_negatives += score.false_negatives;
+        report.entity_types.push_back(score);
+    }
+    finish_score(report.entity_micro);
+    return report;
+}
+
+std::vector<int> stratified_folds(const std::vector<LabeledUtterance>& data, int k,
+                                  std::uint64_t seed) {
+    if (k < 2) {
+        throw core::Error("cross-validation needs at least 2 folds");
+    }
+    std::map<std::string, std::vector<std::size_t>> by_intent;
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        by_intent[data[i].intent].push_back(i);
+    }
+
+    // Shuffle within each intent, then deal round-robin; the dealer keeps going across intents.
+    std::mt19937_64 rng(seed);
+    std::vector<int> folds(data.size(), 0);
+    std::size_t dealt = 0;
+    for (auto& [intent, indices] : by_intent) {
+        std::shuffle(indices.begin(), indices.end(), rng);
+        for (std::size_t index : indices) {
+            folds[index] = static_cast<int>(dealt++ % static_cast<std::size_t>(k));
+        }
+    }
+    return folds;
+}
+
+CrossValidation cross_validate(const std::vector<LabeledUtterance>& data, int k, std::uint64_t seed,
+                               const Trainer& train,
+                               const std::function<void(const FoldResult&)>& on_fold) {
+    if (k < 2 || static_cast<std::size_t>(k) > data.size()) {
+        throw core::Error("cross-validation needs 2 to " + std::to_string(data.size()) +
+                          " folds, got " + std::to_string(k));
+    }
+    const std::vector<int> folds = stratified_folds(data, k, seed);
+    CrossValidation cv;
+    cv.out_of_fold.resize(data.size());
+    std::vector<double> accuracies, macro_f1s;
+    for (int fold = 0; fold < k; ++fold) {
+        std::vector<LabeledUtterance> train_part, test_part;
+        for (std::size_t i = 0; i < data.size(); ++i) {
+            (folds[i] == fold ? test_part : train_part).push_back(data[i]);
+        }
+        const std::unique_ptr<core::IntentClassifier> model = train(train_part);
+        const std::vector<core::IntentScore> predicted = predict(*model, test_part, nullptr);
+        const EvalReport report = score_intents(test_part, predicted);
+        for (std::size_t i = 0, t = 0; i < data.size(); ++i) {
+            if (folds[i] == fold) {
+                cv.out_of_fold[i] = predicted[t++];
+            }
+        }
+        FoldResult result{fold + 1, train_part.size(), test_part.size(), report.accuracy,
+                          report.macro_f1};
+        accuracies.push_back(result.accuracy);
+        macro_f1s.push_back(result.macro_f1);
+        cv.folds.push_back(result);
+        if (on_fold) {
+            on_fold(result);
+        }
+    }
+    cv.mean_accuracy = mean(accuracies);
+    cv.std_accuracy = stddev(accuracies);
+    cv.mean_macro_f1 = mean(macro_f1s);
+    cv.std_macro_f1 = stddev(macro_f1s);
+    return cv;
+}
+
+std::vector<std::string> choose_holdout_intents(const std::vector<LabeledUtterance>& data, int n,
+                                                std::uint64_t seed) {
+    std::set<std::string> unique;
+    for (const LabeledUtterance& u : data) {
+        unique.insert(u.intent);
+    }
+    if (n < 1 || static_cast<std::size_t>(n) >= unique.size()) {
+        throw core::Error("cannot hold out " + std::to_string(n) + " of " +
+                          std::to_string(unique.size()) + " intents (some must stay in scope)");
+    }
+    std::vector<std::string> intents(unique.begin(), unique.end());
+    std::mt19937_64 rng(seed);
+    std::shuffle(intents.begin(), intents.end(), rng);
+    intents.resize(static_cast<std::size_t>(n));
+    std::sort(intents.begin(), intents.end());
+    return intents;
+}
+
+std::pair<std::vector<LabeledUtterance>, std::vector<LabeledUtterance>> split_out_of_scope(
+    const std::vector<LabeledUtterance>& data, const std::vector<std::string>& held_out) {
+    const std::set<std::string> out(held_out.begin(), held_out.end());
+    std::pair<std::vector<LabeledUtterance>, std::vector<LabeledUtterance>> parts;
+    for (const LabeledUtterance& u : data) {
+        (out.contains(u.intent) ? parts.second : parts.first).push_back(u);
+    }
+    return parts;
+}
+
+OutOfScopeReport evaluate_out_of_scope(const core::IntentClassifier& classifier,
+                                       const std::vector<LabeledUtterance>& in_scope,
+                                       const std::vector<LabeledUtterance>& out_of_scope,
+                                       const std::vector<std::string>& held_out, double threshold,
+                                       const std::vector<double>& sweep) {
+    OutOfScopeReport report;
+    report.held_out = held_out;
+    report.threshold = threshold;
+    const std::vector<core::IntentScore> in = predict(classifier, in_scope, nullptr);
+    const std::vector<core::IntentScore> oos = predict(classifier, out_of_scope, nullptr);
+    auto accepted = [](const core::IntentScore& s, double t) {
+        return !s.intent.empty() && s.confidence >= t;
+    };
+
+    report.in_total = in.size();
+    report.oos_total = oos.size();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const bool right = in[i].intent == in_scope[i].intent;
+        report.in_correct += right ? 1 : 0;
+        if (!accepted(in[i], threshold)) {
+            ++report.in_rejected;
+        } else if (right) {
+            ++report.in_accepted_correct;
+        }
+    }
+    for (const core::IntentScore& s : oos) {
+        ++(accepted(s, threshold) ? report.oos_accepted : report.oos_rejected);
+    }
+
+    // The same counts at each sweep threshold, as shares.
+    for (double t : sweep) {
+        ThresholdRow row;
+        row.threshold = t;
+        std::size_t rejected = 0, accepted_correct = 0, false_reject = 0;
+        for (const core::IntentScore& s : oos) {
+            rejected += accepted(s, t) ? 0 : 1;
+        }
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            if (!accepted(in[i], t)) {
+                ++false_reject;
+            } else if (in[i].intent == in_scope[i].intent) {
+                ++accepted_correct;
+            }
+        }
+        auto share = [](std::size_t part, std::size_t whole) {
+            return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+        };
+        row.oos_rejected = share(rejected, oos.size());
+        row.in_scope_accepted_correct = share(accepted_correct, in.size());
+        row.in_scope_false_reject = share(false_reject, in.size());
+        report.sweep.push_back(row);
+    }
     return report;
 }
 

@@ -1,4 +1,5 @@
-// The LibTorch intent model: a fastText-style bag of hashed n-grams, one hidden layer, softmax.
+// The LibTorch joint model: an ensemble of fastText-style intent networks (bags of hashed
+// n-grams, one hidden layer, softmax) and a BiGRU sequence network with BIO tag and intent heads.
 #include "teller/nlu/intent_model.hpp"
 
 #include <torch/torch.h>
@@ -12,16 +13,14 @@
 #include <unordered_map>
 
 #include "model_file.hpp"
+#include "sequence_tags.hpp"
+#include "tagger.hpp"
 #include "teller/core/log.hpp"
 #include "teller/nlu/entities.hpp"
 #include "teller/nlu/tokenizer.hpp"
 
 namespace teller::nlu {
 namespace {
-
-// TODO(teller): the model predicts intents only; DESIGN's joint BIO entity tagging and loading a
-// TorchScript module trained in Python are not implemented, so entities come from rule-based
-// extractors alone and Python-trained models cannot be used.
 
 constexpr int kTopK = 5;
 
@@ -56,6 +55,7 @@ detail::Blob to_blob(const std::string& name, const torch::Tensor& tensor,
     torch::Tensor t = tensor.detach().contiguous();
     t = dtype == "f16"   ? t.to(torch::kHalf)
         : dtype == "i64" ? t.to(torch::kLong)
+        : dtype == "i8"  ? t.to(torch::kChar)
                          : t.to(torch::kFloat);
     t = t.contiguous();
     detail::Blob blob;
@@ -66,9 +66,18 @@ detail::Blob to_blob(const std::string& name, const torch::Tensor& tensor,
     return blob;
 }
 
+// An embedding table as int8 rows plus a `<name>.scale` f32 blob (see quantize_rows()).
+void push_quantized(std::vector<detail::Blob>& blobs, const std::string& name,
+                    const torch::Tensor& table) {
+    const auto [q, scale] = detail::quantize_rows(table);
+    blobs.push_back(to_blob(name, q, "i8"));
+    blobs.push_back(to_blob(name + ".scale", scale, "f32"));
+}
+
 torch::Tensor from_blob(const detail::Blob& blob) {
     const auto type = blob.dtype == "f16"   ? torch::kHalf
                       : blob.dtype == "i64" ? torch::kLong
+                      : blob.dtype == "i8"  ? torch::kChar
                                             : torch::kFloat;
     torch::Tensor t = torch::empty(blob.shape, torch::TensorOptions().dtype(type));
     std::memcpy(t.data_ptr(), blob.bytes.data(), blob.bytes.size());
@@ -94,6 +103,29 @@ struct Network {
         return torch::addmm(output_bias, hidden, output_weight.t());
     }
 };
+
+// Buckets counted at least `min_count` times, at most `max_rows` of them (the most frequent;
+// ties broken by bucket id, so the choice is deterministic), sorted by bucket id.
+std::vector<std::int64_t> frequent_buckets(const std::unordered_map<std::int64_t, int>& counts,
+                                           int min_count, std::int64_t max_rows) {
+    std::vector<std::pair<int, std::int64_t>> kept;
+    for (const auto& [bucket, count] : counts) {
+        if (count >= min_count) {
+            kept.emplace_back(-count, bucket);
+        }
+    }
+    if (max_rows > 0 && static_cast<std::int64_t>(kept.size()) > max_rows) {
+        std::nth_element(kept.begin(), kept.begin() + max_rows, kept.end());
+        kept.resize(static_cast<std::size_t>(max_rows));
+    }
+    std::vector<std::int64_t> buckets;
+    buckets.reserve(kept.size());
+    for (const auto& [negative_count, bucket] : kept) {
+        buckets.push_back(bucket);
+    }
+    std::sort(buckets.begin(), buckets.end());
+    return buckets;
+}
 
 std::pair<torch::Tensor, torch::Tensor> bag_tensors(const Bags& bags) {
     auto rows = torch::from_blob(const_cast<std::int64_t*>(bags.rows.data()),
@@ -203,13 +235,14 @@ double train_network(Network& net, const std::vector<std::vector<std::int64_t>>&
         on_epoch(epoch, epoch_loss);
     }
 
-    // Freeze: drop autograd state and round the embedding as it is stored (fp16), so a saved
-    // and reloaded model answers exactly like this one.
+    // Freeze: drop autograd state and round the embedding as it is stored (int8 rows), so a
+    // saved and reloaded model answers exactly like this one.
     for (torch::Tensor* t :
          {&net.hidden_weight, &net.hidden_bias, &net.output_weight, &net.output_bias}) {
         *t = t->detach().contiguous();
     }
-    net.embedding = net.embedding.detach().to(torch::kHalf).to(torch::kFloat).contiguous();
+    const auto [q, scale] = detail::quantize_rows(net.embedding.detach());
+    net.embedding = detail::dequantize_rows(q, scale);
     return epoch_loss;
 }
 
@@ -223,7 +256,32 @@ struct IntentModel::Impl {
     std::string fingerprint;
     boost::json::object training;  ///< options and figures of the training run
 
+    // The sequence network (absent in intent-only models).
+    detail::TaggerNetwork tagger;
+    detail::TagSet tag_set;
+    std::vector<std::int64_t> tagger_buckets;  ///< sorted bucket id of each tagger row
+    int tagger_min_n = 0;
+    int tagger_max_n = 0;
+    bool tagger_intent_member = false;
+
     explicit Impl(TokenizerOptions options) : tokenizer(options) {}
+
+    // The tagger's view of one text: each token's feature rows (unseen features dropped).
+    detail::TaggedExample tagger_input(const std::vector<detail::TokenSpan>& tokens) const {
+        detail::TaggedExample out;
+        const auto features =
+            detail::token_features(tokens, tagger_min_n, tagger_max_n, tokenizer.options().buckets);
+        out.token_rows.resize(features.size());
+        for (std::size_t i = 0; i < features.size(); ++i) {
+            for (std::int64_t bucket : features[i]) {
+                auto it = std::lower_bound(tagger_buckets.begin(), tagger_buckets.end(), bucket);
+                if (it != tagger_buckets.end() && *it == bucket) {
+                    out.token_rows[i].push_back(it - tagger_buckets.begin());
+                }
+            }
+        }
+        return out;
+    }
 
     // Feature rows of one text; features never seen in training are dropped.
     void append_rows(std::string_view text, std::vector<std::int64_t>& out) const {
@@ -250,6 +308,19 @@ std::unique_ptr<IntentModel> IntentModel::train(const std::vector<LabeledUtteran
         options.dropout >= 1) {
         throw core::Error("nlu: invalid training options");
     }
+    const TaggerOptions& topt = options.tagger;
+    if (topt.epochs < 1 || topt.embedding_dim < 1 || topt.hidden_dim < 1 || topt.min_count < 1 ||
+        topt.batch_size < 1 || topt.max_n < topt.min_n || topt.dropout < 0 || topt.dropout >= 1) {
+        throw core::Error("nlu: invalid tagger options");
+    }
+    std::vector<std::string> types;
+    for (const LabeledUtterance& e : examples) {
+        for (const core::Entity& entity : e.entities) {
+            types.push_back(entity.type);
+        }
+    }
+    const bool want_tags = topt.enabled && !types.empty();
+    const bool train_tagger = want_tags || topt.intent_member;
     const auto started = std::chrono::steady_clock::now();
     ThreadCountGuard threads(1);
     core::Logger log("nlu");
@@ -283,13 +354,8 @@ std::unique_ptr<IntentModel> IntentModel::train(const std::vector<LabeledUtteran
         }
     }
 
-    // Keep the buckets seen often enough; each becomes one embedding row.
-    for (const auto& [bucket, count] : document_count) {
-        if (count >= options.min_count) {
-            impl->row_buckets.push_back(bucket);
-        }
-    }
-    std::sort(impl->row_buckets.begin(), impl->row_buckets.end());
+    // Keep the buckets seen often enough (the most frequent max_rows); each becomes one row.
+    impl->row_buckets = frequent_buckets(document_count, options.min_count, options.max_rows);
     std::vector<std::vector<std::int64_t>> rows(examples.size());
     std::vector<std::int64_t> targets(examples.size());
     for (std::size_t i = 0; i < examples.size(); ++i) {
@@ -302,7 +368,8 @@ std::unique_ptr<IntentModel> IntentModel::train(const std::vector<LabeledUtteran
     double final_loss = 0;
     try {
         // Each member differs only in its seed; epochs are reported across all members.
-        const int total_epochs = options.epochs * options.ensemble;
+        const int total_epochs =
+            options.epochs * options.ensemble + (train_tagger ? options.tagger.epochs : 0);
         for (int k = 0; k < options.ensemble; ++k) {
             Network net;
             auto on_epoch = [&](int epoch, double loss) {
@@ -324,6 +391,60 @@ std::unique_ptr<IntentModel> IntentModel::train(const std::vector<LabeledUtteran
         rethrow_torch(e, "training");
     }
 
+    // The sequence network, when there are entity annotations to learn or it joins the ensemble.
+    if (train_tagger) {
+        impl->tag_set = detail::TagSet(want_tags ? types : std::vector<std::string>{});
+        impl->tagger_min_n = topt.min_n;
+        impl->tagger_max_n = topt.max_n;
+        impl->tagger_intent_member = topt.intent_member;
+
+        // Feature vocabulary: buckets seen in at least min_count utterances.
+        std::vector<std::vector<detail::TokenSpan>> spans(examples.size());
+        std::unordered_map<std::int64_t, int> seen;
+        for (std::size_t i = 0; i < examples.size(); ++i) {
+            spans[i] = detail::token_spans(examples[i].text);
+            std::vector<std::int64_t> unique;
+            for (const auto& f :
+                 detail::token_features(spans[i], topt.min_n, topt.max_n, tok.buckets)) {
+                unique.insert(unique.end(), f.begin(), f.end());
+            }
+            std::sort(unique.begin(), unique.end());
+            unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+            for (std::int64_t b : unique) {
+                ++seen[b];
+            }
+        }
+        impl->tagger_buckets = frequent_buckets(seen, topt.min_count, topt.max_rows);
+        std::vector<detail::TaggedExample> tagged(examples.size());
+        for (std::size_t i = 0; i < examples.size(); ++i) {
+            tagged[i] = impl->tagger_input(spans[i]);
+            tagged[i].tags = impl->tag_set.encode(spans[i], examples[i].entities);
+            tagged[i].intent = label_index.at(examples[i].intent);
+        }
+
+        try {
+            const std::uint64_t seed = options.seed + 104729;
+            torch::manual_seed(seed);
+            impl->tagger = detail::TaggerNetwork(
+                std::max<std::int64_t>(1, impl->tagger_buckets.size()), topt.embedding_dim,
+                topt.hidden_dim, static_cast<std::int64_t>(impl->tag_set.size()), classes);
+            auto on_epoch = [&](int epoch, double loss) {
+                log.debug("tagger epoch done", {{"epoch", epoch}, {"loss", loss}});
+                if (options.progress) {
+                    const double seconds =
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                            .count();
+                    const int ensemble_epochs = options.epochs * options.ensemble;
+                    options.progress(ensemble_epochs + epoch, ensemble_epochs + topt.epochs, loss,
+                                     seconds);
+                }
+            };
+            impl->tagger.train(tagged, topt, options.label_smoothing, seed, on_epoch);
+        } catch (const c10::Error& e) {
+            rethrow_torch(e, "training the tagger");
+        }
+    }
+
     impl->training = {{"examples", examples.size()},
                       {"epochs", options.epochs},
                       {"learning_rate", options.learning_rate},
@@ -334,6 +455,13 @@ std::unique_ptr<IntentModel> IntentModel::train(const std::vector<LabeledUtteran
                       {"min_count", options.min_count},
                       {"seed", options.seed},
                       {"final_loss", final_loss}};
+    if (train_tagger) {
+        impl->training["tagger"] = {
+            {"epochs", topt.epochs},         {"embedding_dim", topt.embedding_dim},
+            {"hidden_dim", topt.hidden_dim}, {"learning_rate", topt.learning_rate},
+            {"dropout", topt.dropout},       {"intent_loss_weight", topt.intent_loss_weight},
+            {"batch_size", topt.batch_size}, {"min_count", topt.min_count}};
+    }
     log.info("intent model trained",
              {{"examples", examples.size()},
               {"intents", impl->labels.size()},
@@ -366,6 +494,17 @@ void IntentModel::save(const std::filesystem::path& path) const {
         {"training", impl_->training},
         {"training_fingerprint", impl_->fingerprint},
     };
+    if (impl_->tagger.defined()) {
+        boost::json::array types;
+        for (const std::string& type : impl_->tag_set.types()) {
+            types.push_back(boost::json::string(type));
+        }
+        file.header["tagger"] = {{"kind", "token_bag_bigru_bio"},
+                                 {"entity_types", std::move(types)},
+                                 {"min_n", impl_->tagger_min_n},
+                                 {"max_n", impl_->tagger_max_n},
+                                 {"intent_member", impl_->tagger_intent_member}};
+    }
     try {
         auto buckets =
             torch::from_blob(const_cast<std::int64_t*>(impl_->row_buckets.data()),
@@ -374,11 +513,24 @@ void IntentModel::save(const std::filesystem::path& path) const {
         for (std::size_t k = 0; k < impl_->members.size(); ++k) {
             const Network& net = impl_->members[k];
             const std::string prefix = "m" + std::to_string(k) + ".";
-            file.blobs.push_back(to_blob(prefix + "embedding", net.embedding, "f16"));
+            push_quantized(file.blobs, prefix + "embedding", net.embedding);
             file.blobs.push_back(to_blob(prefix + "hidden.weight", net.hidden_weight, "f32"));
             file.blobs.push_back(to_blob(prefix + "hidden.bias", net.hidden_bias, "f32"));
             file.blobs.push_back(to_blob(prefix + "output.weight", net.output_weight, "f32"));
             file.blobs.push_back(to_blob(prefix + "output.bias", net.output_bias, "f32"));
+        }
+        if (impl_->tagger.defined()) {
+            auto tagger_buckets = torch::from_blob(
+                const_cast<std::int64_t*>(impl_->tagger_buckets.data()),
+                {static_cast<std::int64_t>(impl_->tagger_buckets.size())}, torch::kLong);
+            file.blobs.push_back(to_blob("tagger.row_buckets", tagger_buckets, "i64"));
+            for (const auto& [name, tensor] : impl_->tagger.named_tensors()) {
+                if (name == "embedding") {
+                    push_quantized(file.blobs, "tagger." + name, tensor);
+                } else {
+                    file.blobs.push_back(to_blob("tagger." + name, tensor, "f32"));
+                }
+            }
         }
     } catch (const c10::Error& e) {
         rethrow_torch(e, "saving");
@@ -416,6 +568,17 @@ core::Result<std::unique_ptr<IntentModel>> IntentModel::load(const std::filesyst
         std::map<std::string, torch::Tensor> tensors;
         for (const detail::Blob& blob : file->blobs) {
             tensors[blob.name] = from_blob(blob);
+        }
+        // Int8 tables (with a `<name>.scale` blob) back to float; older files hold f16 ones.
+        for (auto& [name, tensor] : tensors) {
+            const auto scale = tensors.find(name + ".scale");
+            if (tensor.scalar_type() == torch::kChar) {
+                if (scale == tensors.end() || tensor.dim() != 2 || scale->second.dim() != 1 ||
+                    scale->second.size(0) != tensor.size(0)) {
+                    return corrupt;
+                }
+                tensor = detail::dequantize_rows(tensor, scale->second);
+            }
         }
         const auto members = h.at("network").as_object().at("members").as_int64();
         if (tensors.count("row_buckets") == 0 || members < 1 || members > 64) {
@@ -459,6 +622,41 @@ core::Result<std::unique_ptr<IntentModel>> IntentModel::load(const std::filesyst
         if (!std::is_sorted(impl->row_buckets.begin(), impl->row_buckets.end())) {
             return corrupt;
         }
+
+        // The sequence network; files from before it existed have none.
+        if (const auto* tagger = h.if_contains("tagger")) {
+            const auto& t = tagger->as_object();
+            if (t.at("kind").as_string() != "token_bag_bigru_bio") {
+                return core::make_error_code(core::Errc::model_mismatch);
+            }
+            std::vector<std::string> types;
+            for (const boost::json::value& type : t.at("entity_types").as_array()) {
+                types.emplace_back(type.as_string());
+            }
+            impl->tag_set = detail::TagSet(std::move(types));
+            impl->tagger_min_n = static_cast<int>(t.at("min_n").as_int64());
+            impl->tagger_max_n = static_cast<int>(t.at("max_n").as_int64());
+            impl->tagger_intent_member = t.at("intent_member").as_bool();
+            std::vector<std::pair<std::string, torch::Tensor>> named;
+            for (const auto& [name, tensor] : tensors) {
+                if (name.rfind("tagger.", 0) == 0 && name != "tagger.row_buckets") {
+                    named.emplace_back(name.substr(7), tensor);
+                }
+            }
+            const auto it = tensors.find("tagger.row_buckets");
+            if (it == tensors.end() || it->second.dim() != 1 || !impl->tagger.assign(named) ||
+                impl->tagger.rows() != std::max<std::int64_t>(1, it->second.size(0)) ||
+                impl->tagger.tags() != static_cast<std::int64_t>(impl->tag_set.size()) ||
+                impl->tagger.intents() != classes || impl->tagger_max_n < impl->tagger_min_n ||
+                impl->tagger_max_n > 64) {
+                return corrupt;
+            }
+            const auto* tb = it->second.data_ptr<std::int64_t>();
+            impl->tagger_buckets.assign(tb, tb + it->second.size(0));
+            if (!std::is_sorted(impl->tagger_buckets.begin(), impl->tagger_buckets.end())) {
+                return corrupt;
+            }
+        }
         return std::unique_ptr<IntentModel>(new IntentModel(std::move(impl)));
     } catch (const c10::Error&) {
         return corrupt;
@@ -468,7 +666,13 @@ core::Result<std::unique_ptr<IntentModel>> IntentModel::load(const std::filesyst
 }
 
 std::vector<core::NluResult> IntentModel::parse(std::span<const std::string> texts) const {
+    return parse(texts, EntitySource::rules_and_model);
+}
+
+std::vector<core::NluResult> IntentModel::parse(std::span<const std::string> texts,
+                                                EntitySource source) const {
     std::vector<core::NluResult> results(texts.size());
+    std::vector<std::vector<core::Entity>> model_entities(texts.size());
     if (texts.empty()) {
         return results;
     }
@@ -485,8 +689,37 @@ std::vector<core::NluResult> IntentModel::parse(std::span<const std::string> tex
             auto p = torch::softmax(net.forward(rows, offsets, false, 0.0f), 1);
             probs = probs.defined() ? probs.add_(p) : p;
         }
-        if (impl_->members.size() > 1) {
-            probs.div_(static_cast<double>(impl_->members.size()));
+        double weight = static_cast<double>(impl_->members.size());
+
+        // The sequence network: one more intent member, and the tag head's entities.
+        if (impl_->tagger.defined()) {
+            std::vector<std::vector<detail::TokenSpan>> spans(texts.size());
+            std::vector<detail::TaggedExample> inputs(texts.size());
+            std::vector<const detail::TaggedExample*> batch;
+            for (std::size_t i = 0; i < texts.size(); ++i) {
+                spans[i] = detail::token_spans(texts[i]);
+                inputs[i] = impl_->tagger_input(spans[i]);
+                batch.push_back(&inputs[i]);
+            }
+            auto [tag_logp, intent_logits] = impl_->tagger.forward(batch, false, 0.0f);
+            if (impl_->tagger_intent_member) {
+                probs.add_(torch::softmax(intent_logits, 1));
+                weight += 1;
+            }
+            const bool tagging = impl_->tag_set.size() > 1 && source != EntitySource::rules;
+            if (tagging) {
+                tag_logp = tag_logp.contiguous();
+                const float* scores = tag_logp.data_ptr<float>();
+                const std::size_t stride =
+                    static_cast<std::size_t>(tag_logp.size(1) * tag_logp.size(2));
+                for (std::size_t i = 0; i < texts.size(); ++i) {
+                    const auto tags = impl_->tag_set.viterbi(scores + i * stride, spans[i].size());
+                    model_entities[i] = impl_->tag_set.decode(texts[i], spans[i], tags);
+                }
+            }
+        }
+        if (weight > 1) {
+            probs.div_(weight);
         }
         const auto k = std::min<std::int64_t>(kTopK, probs.size(1));
         auto [values, indices] = probs.topk(k, 1);
@@ -506,11 +739,22 @@ std::vector<core::NluResult> IntentModel::parse(std::span<const std::string> tex
         rethrow_torch(e, "parsing");
     }
 
-    // Entities come from the rule-based extractors (entities.hpp), dated against today (UTC).
+    // Rule entities (entities.hpp, dated against today in UTC) win over overlapping model ones.
     for (std::size_t i = 0; i < texts.size(); ++i) {
-        results[i].entities = extract_entities(texts[i]);
+        if (source == EntitySource::model) {
+            results[i].entities = std::move(model_entities[i]);
+        } else if (source == EntitySource::rules) {
+            results[i].entities = extract_entities(texts[i]);
+        } else {
+            results[i].entities =
+                merge_entities(extract_entities(texts[i]), std::move(model_entities[i]));
+        }
     }
     return results;
+}
+
+std::vector<std::string> IntentModel::entity_types() const {
+    return impl_->tag_set.size() > 1 ? impl_->tag_set.types() : std::vector<std::string>{};
 }
 
 std::vector<std::string> IntentModel::intents() const {

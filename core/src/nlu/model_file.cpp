@@ -141,6 +141,9 @@ std::size_t dtype_size(const std::string& dtype) {
     if (dtype == "f32") {
         return 4;
     }
+    if (dtype == "i8") {
+        return 1;
+    }
     if (dtype == "f16") {
         return 2;
     }

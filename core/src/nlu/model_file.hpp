@@ -13,7 +13,7 @@ namespace teller::nlu::detail {
 
 /// Layout: 8 magic bytes "TLRNLU\r\n", u32 format version, u64 header length, the header (JSON,
 /// UTF-8), then each blob's bytes in header order. All integers little-endian. The header's
-/// `blobs` array names each blob's dtype ("f32", "f16", "i64"), shape and byte length, and
+/// `blobs` array names each blob's dtype ("f32", "f16", "i64", "i8"), shape and byte length, and
 /// `payload_sha256` covers every blob byte, so truncation and bit rot are both detected.
 inline constexpr std::uint32_t kModelFormatVersion = 1;
 

@@ -24,6 +24,30 @@ struct LabeledUtterance {
     std::vector<core::Entity> entities;
 };
 
+/// Hyperparameters of the sequence network trained next to the intent ensemble: hashed
+/// per-token features (the token, its neighbours, character n-grams) averaged into one
+/// embedding per token, a bidirectional GRU, a BIO entity-tag head and an intent head (max over
+/// tokens). Tag and intent losses are trained jointly. Defaults were checked once on SNIPS
+/// valid.jsonl (98.6% intent accuracy, 93.1 slot F1); no search was run over them.
+struct TaggerOptions {
+    /// Train the tag head when the examples carry entity annotations; without any, the network
+    /// is trained only when `intent_member` is set.
+    bool enabled = true;
+    /// Average the network's intent probabilities into the ensemble's (as one more member).
+    bool intent_member = true;
+    int epochs = 8;
+    int embedding_dim = 64;
+    int hidden_dim = 96;  ///< GRU state per direction
+    int min_n = 2;        ///< character n-grams of each token, shortest (0: none)
+    int max_n = 4;
+    int min_count = 1;  ///< per-token features seen in fewer training utterances are not stored
+    std::int64_t max_rows = 1 << 15;  ///< only the most frequent features are stored (0: all)
+    float learning_rate = 0.004f;     ///< Adam, decayed linearly to zero
+    float dropout = 0.25f;            ///< on token embeddings and GRU outputs, training only
+    float intent_loss_weight = 0.5f;
+    int batch_size = 16;
+};
+
 /// Hyperparameters. Defaults are the ones `teller train` uses, tuned on two seeded 10%
 /// validation splits carved from Banking77's training data (never on its test split): five
 /// 80-d members beat one 300-d network by about 0.5 points and the file stays near 16 MB.
@@ -36,18 +60,37 @@ struct TrainOptions {
     int max_n = 5;                   ///< character n-grams of Latin words, longest
     bool word_bigrams = true;        ///< token bigrams (CJK character bigrams)
     int min_count = 2;               ///< features seen in fewer training utterances are not stored
-    float learning_rate = 0.01f;     ///< Adam, decayed linearly to zero over training
+    /// At most this many features (the most frequent) are stored, which bounds the file: five
+    /// members of 2^15 int8 rows x 80 plus the sequence network stay under 20 MB. 0: no limit.
+    std::int64_t max_rows = 1 << 15;
+    float learning_rate = 0.01f;  ///< Adam, decayed linearly to zero over training
     float label_smoothing = 0.1f;
     float dropout = 0.0f;  ///< on the hidden layer, training only
     int batch_size = 32;
     int ensemble = 5;  ///< networks trained with different seeds; probabilities averaged
     std::uint64_t seed = 42;
+    TaggerOptions tagger;  ///< the joint sequence network (entity tags, one more intent member)
     /// Called after each epoch: (epoch 1-based, counted across ensemble members; epochs times
     /// members; mean training loss of that epoch; seconds so far).
     std::function<void(int, int, double, double)> progress;
 };
 
-/// A trained intent classifier. Immutable; parse() is thread-safe.
+/// Where parse() takes entities from.
+enum class EntitySource {
+    rules_and_model,  ///< rule extractors, plus model entities that overlap none of theirs
+    model,            ///< the tag head only (nothing when the model has none)
+    rules,            ///< extract_entities() only
+};
+
+/// Joins rule-based and model entities: every rule entity is kept (rules are exact and
+/// normalised); a model entity is kept when it overlaps no rule entity. Sorted by begin offset
+/// (stable). Thread-safe.
+std::vector<core::Entity> merge_entities(std::vector<core::Entity> rules,
+                                         std::vector<core::Entity> model);
+
+/// A trained joint model: an ensemble of bag-of-n-gram intent networks plus, optionally, a
+/// sequence network with a BIO entity-tag head (see TaggerOptions). Immutable; parse() is
+/// thread-safe.
 class IntentModel final : public core::IntentClassifier {
 public:
     ~IntentModel() override;
@@ -61,7 +104,8 @@ public:
 
     /// Loads a model file. Errors: model_missing (no file), model_corrupt (truncated, damaged
     /// or not a Teller model), model_mismatch (a format version this build cannot read).
-    /// Never throws for a bad file.
+    /// Files written before the tag head existed load as intent-only models. Never throws for
+    /// a bad file.
     static core::Result<std::unique_ptr<IntentModel>> load(const std::filesystem::path& path);
 
     /// Writes weights, vocabulary settings, labels and the training-data fingerprint to one
@@ -69,9 +113,15 @@ public:
     void save(const std::filesystem::path& path) const;
 
     /// One forward pass for the whole batch; each ranking holds the top five intents (fewer
-    /// if the model knows fewer) with softmax confidences. Entities come from
-    /// extract_entities() (entities.hpp) with the default context. Thread-safe.
+    /// if the model knows fewer) with softmax confidences. Entities: extract_entities()
+    /// (entities.hpp, default context) merged with the tag head's (merge_entities()); a model
+    /// entity's value is its text. Thread-safe.
     std::vector<core::NluResult> parse(std::span<const std::string> texts) const override;
+    /// parse() with the entities taken from `source` only. Thread-safe.
+    std::vector<core::NluResult> parse(std::span<const std::string> texts,
+                                       EntitySource source) const;
+    /// Entity types the tag head predicts, sorted; empty when the model has no tag head.
+    std::vector<std::string> entity_types() const;
     /// Every intent, sorted.
     std::vector<std::string> intents() const override;
 
