@@ -1,4 +1,4 @@
-// The gateway: listener, HTTP routes, connection bookkeeping and reply delivery.
+// The gateway: listener, HTTP routes, webhooks, metrics, connection bookkeeping and replies.
 #include "teller/channels/gateway.hpp"
 
 #include <algorithm>
@@ -6,6 +6,7 @@
 #include <cctype>
 #include <exception>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -27,9 +28,11 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "gateway_state.hpp"
+#include "teller/channels/webchat_token.hpp"
 #include "teller/core/error.hpp"
 #include "webchat_page.hpp"
 #include "webchat_protocol.hpp"
+#include "webhook_job.hpp"
 #include "ws_session.hpp"
 
 namespace teller::channels {
@@ -100,6 +103,39 @@ std::string endpoint_text(const tcp::socket& socket) {
     return remote.address().to_string() + ":" + std::to_string(remote.port());
 }
 
+// The path of a request target, without the query.
+std::string_view path_of(std::string_view target) {
+    return target.substr(0, target.find('?'));
+}
+
+// The raw value of query parameter `name` in `target` ("" when absent). Tokens are base64url
+// and '.', which need no percent-encoding, so values are not decoded.
+std::string_view query_param(std::string_view target, std::string_view name) {
+    const std::size_t question = target.find('?');
+    if (question == std::string_view::npos) {
+        return {};
+    }
+    std::string_view query = target.substr(question + 1);
+    while (!query.empty()) {
+        const std::size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const std::size_t eq = pair.find('=');
+        if (pair.substr(0, eq) == name) {
+            return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        }
+        if (amp == std::string_view::npos) {
+            break;
+        }
+        query.remove_prefix(amp + 1);
+    }
+    return {};
+}
+
+std::int64_t unix_seconds() {
+    using namespace std::chrono;
+    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
@@ -122,10 +158,20 @@ Response make_text(http::status status, const Request& request, std::string body
 }
 
 // The page, with a policy that allows its own inline style and script and nothing foreign.
-Response make_page(const Request& request) {
+// The built-in page; `token`, when not empty, is written into its teller-token meta element
+// (outside the script, so the script's CSP hash still holds).
+Response make_page(const Request& request, const std::string& token = {}) {
     const WebchatPage& page = webchat_page();
+    std::string html = page.html;
+    if (!token.empty()) {
+        constexpr std::string_view kEmpty = R"(<meta name="teller-token" content="">)";
+        if (auto at = html.find(kEmpty); at != std::string::npos) {
+            html.replace(at, kEmpty.size(),
+                         R"(<meta name="teller-token" content=")" + token + R"(">)");
+        }
+    }
     Response response = make_response(http::status::ok, request.version(), request.keep_alive(),
-                                      "text/html; charset=utf-8", page.html);
+                                      "text/html; charset=utf-8", std::move(html));
     std::string connect = "'self'";
     const std::string_view host = request[http::field::host];
     if (is_plain_host(host)) {
@@ -140,18 +186,67 @@ Response make_page(const Request& request) {
     return response;
 }
 
+// The /metrics body: gauges read now, then every counter family (Prometheus text 0.0.4).
+std::string render_metrics(const GatewayState& state) {
+    struct Family {
+        std::string_view name;
+        std::string_view help;
+    };
+    static constexpr std::array<Family, 5> kCounters = {{
+        {kConnectionsOpened, "HTTP connections accepted."},
+        {kMessagesAccepted, "Customer messages acknowledged by Kafka, by channel."},
+        {kMessagesRejected,
+         "Customer messages not accepted, by channel and reason (rate_limited, overloaded, "
+         "unavailable, duplicate, too_large); a webhook refused as overloaded before its adapter "
+         "ran counts once."},
+        {kWebhookRequests, "Webhook requests answered, by channel and HTTP status."},
+        {kTokensRefused, "WebSocket upgrades refused for a missing or invalid web chat token."},
+    }};
+
+    std::ostringstream out;
+    out << "# HELP teller_gateway_connections Open HTTP and WebSocket connections.\n"
+        << "# TYPE teller_gateway_connections gauge\n"
+        << "teller_gateway_connections " << state.connection_count() << "\n"
+        << "# HELP teller_gateway_producer_in_flight Records the producer holds unacknowledged.\n"
+        << "# TYPE teller_gateway_producer_in_flight gauge\n"
+        << "teller_gateway_producer_in_flight " << state.producer.in_flight() << "\n";
+    const auto counters = state.metrics.snapshot();
+    for (const Family& family : kCounters) {
+        out << "# HELP " << family.name << " " << family.help << "\n"
+            << "# TYPE " << family.name << " counter\n";
+        const auto found = counters.find(family.name);
+        if (found == counters.end()) {
+            if (family.name == kConnectionsOpened) {
+                out << family.name << " 0\n";
+            }
+            continue;
+        }
+        for (const auto& [labels, value] : found->second) {
+            out << family.name;
+            if (!labels.empty()) {
+                out << "{" << labels << "}";
+            }
+            out << " " << value << "\n";
+        }
+    }
+    return out.str();
+}
+
 /// One HTTP connection: reads requests, answers the routes, hands upgrades to WsSession.
 class HttpSession final : public Connection, public std::enable_shared_from_this<HttpSession> {
 public:
     HttpSession(GatewayState& state, tcp::socket&& socket)
-        : state_(state), remote_(endpoint_text(socket)), stream_(std::move(socket)) {
-        executor_ = stream_.get_executor();
-    }
+        : state_(state),
+          remote_(endpoint_text(socket)),
+          stream_(std::move(socket)),
+          executor_(stream_.get_executor()),
+          webhook_timer_(executor_) {}
 
     ~HttpSession() override { state_.remove_connection(this); }
 
     void run() {
         state_.add_connection(this, weak_from_this());
+        state_.metrics.add(kConnectionsOpened, {});
         state_.log.debug("connection opened", {{"remote", remote_}});
         asio::dispatch(executor_,
                        beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
@@ -159,6 +254,9 @@ public:
 
     void shutdown() override {
         asio::post(executor_, [self = shared_from_this()] {
+            // A webhook still waiting is dropped: its answer would have no socket to go to.
+            self->job_.reset();
+            self->webhook_timer_.cancel();
             if (self->upgraded_) {
                 return;
             }
@@ -221,7 +319,103 @@ private:
             upgrade(std::move(request));
             return;
         }
+        if (const ChannelRoute* channel = state_.find_channel(path_of(request.target()))) {
+            start_webhook(*channel, std::move(request));
+            return;
+        }
         send(route(request), false);
+    }
+
+    // Hands a provider's request to its adapter on a webhook thread; on_webhook_answer() sends
+    // the outcome, or the timer gives up first.
+    void start_webhook(const ChannelRoute& channel, Request request) {
+        webhook_channel_ = std::string(channel.adapter->channel());
+        if (request.method() != http::verb::get && request.method() != http::verb::post) {
+            Response response =
+                make_text(http::status::method_not_allowed, request, "method not allowed\n");
+            response.set(http::field::allow, "GET, POST");
+            count_webhook(response.result_int());
+            send(std::move(response), false);
+            return;
+        }
+
+        // Nothing is accepted that cannot be buffered: the provider keeps it and retries.
+        if (!state_.running.load() || state_.overloaded()) {
+            state_.log.warn("webhook refused: producer buffer full",
+                            {{"channel", webhook_channel_},
+                             {"in_flight", state_.producer.in_flight()},
+                             {"limit", state_.options.max_in_flight}});
+            state_.metrics.add(kMessagesRejected, reason_labels(webhook_channel_, "overloaded"));
+            version_ = request.version();
+            keep_alive_ = request.keep_alive();
+            on_answer_ready(unavailable_answer("the gateway is busy; retry later\n", 1));
+            return;
+        }
+
+        // The adapter's view of the request: lower-case names, the public URL it was sent to.
+        WebhookRequest webhook;
+        webhook.method = std::string(request.method_string());
+        webhook.target = std::string(request.target());
+        webhook.public_url = channel.public_base_url + webhook.target;
+        for (const auto& field : request) {
+            webhook.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+        }
+        webhook.body = std::move(request.body());
+        version_ = request.version();
+        keep_alive_ = request.keep_alive();
+
+        auto job = std::make_shared<WebhookJob>(
+            state_, channel, std::move(webhook), [self = shared_from_this()](WebhookAnswer answer) {
+                asio::post(self->executor_, [self, answer = std::move(answer)]() mutable {
+                    self->on_webhook_answer(std::move(answer));
+                });
+            });
+        job_ = job;
+        webhook_timer_.expires_after(state_.options.webhook_timeout);
+        webhook_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (!ec && self->job_) {
+                self->job_->time_out();
+            }
+        });
+        asio::post(*state_.webhook_pool, [job = std::move(job)] { job->run(); });
+    }
+
+    void on_webhook_answer(WebhookAnswer answer) {
+        if (!job_) {
+            return;
+        }
+        job_.reset();
+        webhook_timer_.cancel();
+        on_answer_ready(std::move(answer));
+    }
+
+    void on_answer_ready(WebhookAnswer answer) {
+        unsigned status = answer.response.status;
+        if (status < 100 || status > 599) {
+            state_.log.error("channel adapter answered an invalid HTTP status; sent 500",
+                             {{"channel", webhook_channel_}, {"status", status}});
+            status = 500;
+            answer.response = {500, "text/plain; charset=utf-8", "internal error\n"};
+        }
+        Response response{http::int_to_status(status), version_};
+        response.result(status);
+        response.set(http::field::server, "teller");
+        response.set(http::field::content_type, answer.response.content_type);
+        response.set(http::field::cache_control, "no-store");
+        response.set("X-Content-Type-Options", "nosniff");
+        if (answer.retry_after_s > 0) {
+            response.set(http::field::retry_after, std::to_string(answer.retry_after_s));
+        }
+        response.keep_alive(keep_alive_);
+        response.body() = std::move(answer.response.body);
+        response.prepare_payload();
+        count_webhook(status);
+        send(std::move(response), false);
+    }
+
+    void count_webhook(unsigned status) {
+        state_.metrics.add(kWebhookRequests, channel_label(webhook_channel_) + ",status=\"" +
+                                                 std::to_string(status) + "\"");
     }
 
     Response route(const Request& request) {
@@ -230,7 +424,7 @@ private:
 
         // Known paths take GET only; anything else is unknown.
         const bool known = path == "/" || path == "/healthz" || path == "/readyz" ||
-                           path == Gateway::kWebSocketPath;
+                           path == "/metrics" || path == Gateway::kWebSocketPath;
         if (!known) {
             return make_text(http::status::not_found, request, "not found\n");
         }
@@ -242,10 +436,25 @@ private:
         }
 
         if (path == "/") {
-            return make_page(request);
+            const GatewayOptions& o = state_.options;
+            if (o.webchat_token_secret.empty() || o.demo_customer_id.empty()) {
+                return make_page(request);
+            }
+            constexpr std::int64_t kDemoTokenSeconds = 12 * 3600;
+            std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+            return make_page(request,
+                             sign_webchat_token(o.webchat_token_secret,
+                                                {o.demo_customer_id, now + kDemoTokenSeconds}));
         }
         if (path == "/healthz") {
             return make_text(http::status::ok, request, "ok");
+        }
+        if (path == "/metrics") {
+            return make_response(http::status::ok, request.version(), request.keep_alive(),
+                                 "text/plain; version=0.0.4; charset=utf-8",
+                                 render_metrics(state_));
         }
         if (path == "/readyz") {
             const bool ready = state_.ready();
@@ -276,10 +485,33 @@ private:
             return;
         }
 
+        // A signed token, when the operator set a secret; the customer it names is verified.
+        std::string customer_id;
+        if (!state_.options.webchat_token_secret.empty()) {
+            const std::string_view token = query_param(request.target(), "token");
+            auto claims =
+                token.empty()
+                    ? core::Result<WebchatClaims>(make_error_code(WebchatTokenErrc::malformed))
+                    : verify_webchat_token(state_.options.webchat_token_secret, token,
+                                           unix_seconds());
+            if (!claims) {
+                const std::string reason = token.empty() ? "missing" : token_reason(claims);
+                state_.metrics.add(kTokensRefused, "reason=\"" + reason + "\"");
+                state_.log.info("websocket refused: web chat token",
+                                {{"remote", remote_}, {"reason", reason}});
+                send(make_text(http::status::unauthorized, request,
+                               "a valid web chat token is required\n"),
+                     false);
+                return;
+            }
+            customer_id = std::move(claims->customer_id);
+        }
+
         // Beast's websocket timeouts take over from the HTTP idle timer.
         upgraded_ = true;
         stream_.expires_never();
-        auto session = std::make_shared<WsSession>(state_, std::move(stream_), remote_);
+        auto session = std::make_shared<WsSession>(state_, std::move(stream_), remote_,
+                                                   std::move(customer_id));
         session->run(std::move(request));
     }
 
@@ -293,6 +525,8 @@ private:
     }
 
     void send(Response response, bool linger) {
+        // A fresh deadline: a webhook answer may come well after the read's deadline was set.
+        stream_.expires_after(state_.options.http_idle_timeout);
         auto held = std::make_shared<Response>(std::move(response));
         http::async_write(
             stream_, *held,
@@ -331,10 +565,27 @@ private:
         });
     }
 
+    static std::string token_reason(const core::Result<WebchatClaims>& claims) {
+        switch (static_cast<WebchatTokenErrc>(claims.error().value())) {
+            case WebchatTokenErrc::malformed:
+                return "malformed";
+            case WebchatTokenErrc::bad_signature:
+                return "bad_signature";
+            case WebchatTokenErrc::expired:
+                return "expired";
+        }
+        return "malformed";
+    }
+
     GatewayState& state_;
     std::string remote_;
     beast::tcp_stream stream_;
     asio::any_io_executor executor_;
+    asio::steady_timer webhook_timer_;
+    std::shared_ptr<WebhookJob> job_;  // the webhook request being answered, if any
+    std::string webhook_channel_;
+    unsigned version_ = 11;
+    bool keep_alive_ = true;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::array<char, 4096> drain_{};
@@ -346,8 +597,63 @@ private:
 
 // ---- GatewayState ----------------------------------------------------------------------------
 
+void Metrics::add(std::string_view family, std::string labels, std::uint64_t n) {
+    std::lock_guard lock(mutex_);
+    auto it = counters_.find(family);
+    if (it == counters_.end()) {
+        it = counters_.emplace(std::string(family), std::map<std::string, std::uint64_t>{}).first;
+    }
+    it->second[std::move(labels)] += n;
+}
+
+std::map<std::string, std::map<std::string, std::uint64_t>, std::less<>> Metrics::snapshot() const {
+    std::lock_guard lock(mutex_);
+    return counters_;
+}
+
+std::string Metrics::label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        if (c == '\\' || c == '"') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string channel_label(std::string_view channel) {
+    return "channel=\"" + Metrics::label_value(channel) + "\"";
+}
+
+std::string reason_labels(std::string_view channel, std::string_view reason) {
+    return channel_label(channel) + ",reason=\"" + Metrics::label_value(reason) + "\"";
+}
+
 GatewayState::GatewayState(GatewayOptions opts, core::Producer& prod)
-    : options(std::move(opts)), producer(prod), ioc(static_cast<int>(options.io_threads)) {}
+    : options(std::move(opts)),
+      producer(prod),
+      limiter(options.conversation_rate, options.conversation_burst,
+              options.rate_limit_conversations),
+      ioc(static_cast<int>(options.io_threads)) {}
+
+bool GatewayState::overloaded() const {
+    return producer.in_flight() >= options.max_in_flight;
+}
+
+const ChannelRoute* GatewayState::find_channel(std::string_view path) const {
+    for (const ChannelRoute& route : channels) {
+        if (route.adapter->path() == path) {
+            return &route;
+        }
+    }
+    return nullptr;
+}
 
 void GatewayState::add_connection(Connection* connection, std::weak_ptr<Connection> weak) {
     std::lock_guard lock(connections_mutex_);
@@ -531,8 +837,9 @@ struct Gateway::Impl {
                                });
     }
 
-    // TODO(teller): there is no cap on concurrent connections, on sockets per conversation or
-    // on messages per client; a flood can exhaust descriptors and fill the producer's queue.
+    // TODO(teller): there is no cap on concurrent connections or sockets per conversation (messages
+    // are bounded by max_in_flight and the per-conversation rate); a flood of idle connections
+    // can exhaust descriptors.
     void on_accept(const boost::system::error_code& ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor->is_open()) {
             return;
@@ -595,6 +902,15 @@ Gateway::Gateway(GatewayOptions options, core::Producer& producer) {
     if (options.max_ws_discard_bytes < options.max_ws_message_bytes) {
         throw core::Error("gateway: max_ws_discard_bytes must be at least max_ws_message_bytes");
     }
+    if (options.max_in_flight == 0 || options.webhook_threads == 0 ||
+        options.webhook_timeout.count() <= 0 || options.webhook_dedupe_ttl.count() <= 0) {
+        throw core::Error(
+            "gateway: max_in_flight, webhook_threads, webhook_timeout and webhook_dedupe_ttl "
+            "must be positive");
+    }
+    while (options.public_base_url.ends_with('/')) {
+        options.public_base_url.pop_back();
+    }
     if (options.instance_id.empty()) {
         options.instance_id = "gw-" + detail::random_hex(6);
     }
@@ -609,6 +925,41 @@ void Gateway::set_readiness(std::function<bool()> ready) {
     impl_->state.readiness = std::move(ready);
 }
 
+void Gateway::add_channel(std::shared_ptr<ChannelAdapter> adapter, std::string public_base_url) {
+    detail::GatewayState& state = impl_->state;
+    if (impl_->started) {
+        throw core::Error("gateway: add_channel() after start()");
+    }
+    if (!adapter) {
+        throw core::Error("gateway: add_channel() without an adapter");
+    }
+    const std::string path(adapter->path());
+    const std::string channel(adapter->channel());
+    if (!path.starts_with('/') || path.find_first_of("?#") != std::string::npos) {
+        throw core::Error("gateway: channel " + channel + ": path \"" + path +
+                          "\" must start with '/' and hold no query");
+    }
+    if (path == "/" || path == "/healthz" || path == "/readyz" || path == "/metrics" ||
+        path == kWebSocketPath || state.find_channel(path) != nullptr) {
+        throw core::Error("gateway: channel " + channel + ": path " + path +
+                          " is already served by another route");
+    }
+    while (public_base_url.ends_with('/')) {
+        public_base_url.pop_back();
+    }
+    state.channels.push_back({std::move(adapter), std::move(public_base_url)});
+}
+
+void Gateway::set_channel_context(ChannelContext context) {
+    if (impl_->started) {
+        throw core::Error("gateway: set_channel_context() after start()");
+    }
+    if (context.store == nullptr) {
+        throw core::Error("gateway: the channel context needs a session store");
+    }
+    impl_->state.context = context;
+}
+
 std::uint16_t Gateway::start() {
     Impl& impl = *impl_;
     if (impl.started) {
@@ -616,6 +967,11 @@ std::uint16_t Gateway::start() {
     }
     const GatewayOptions& options = impl.state.options;
     const std::string where = options.host + ":" + std::to_string(options.port);
+    if (!impl.state.channels.empty() && impl.state.context.store == nullptr) {
+        throw core::Error(
+            "gateway: channels were added but no session store was set (set_channel_context); "
+            "webhooks cannot be deduped without one");
+    }
 
     // Resolve, bind and listen; every failure names the address.
     boost::system::error_code ec;
@@ -639,6 +995,20 @@ std::uint16_t Gateway::start() {
     }
     impl.port = impl.acceptor->local_endpoint().port();
 
+    // Where providers reach each channel, now that the port is known.
+    std::string base = options.public_base_url;
+    if (base.empty()) {
+        const bool ipv6 = options.host.find(':') != std::string::npos;
+        base = "http://" + (ipv6 ? "[" + options.host + "]" : options.host) + ":" +
+               std::to_string(impl.port);
+    }
+    for (detail::ChannelRoute& route : impl.state.channels) {
+        if (route.public_base_url.empty()) {
+            route.public_base_url = base;
+        }
+    }
+    impl.state.webhook_pool.emplace(options.webhook_threads);
+
     // Run.
     impl.started = true;
     impl.state.running = true;
@@ -651,10 +1021,14 @@ std::uint16_t Gateway::start() {
     for (std::size_t i = 0; i < options.io_threads; ++i) {
         impl.threads.emplace_back([&impl] { impl.run_io(); });
     }
-    impl.state.log.info("gateway listening", {{"host", options.host},
-                                              {"port", impl.port},
-                                              {"instance", options.instance_id},
-                                              {"io_threads", options.io_threads}});
+    impl.state.log.info(
+        "gateway listening",
+        {{"host", options.host},
+         {"port", impl.port},
+         {"instance", options.instance_id},
+         {"io_threads", options.io_threads},
+         {"channels", impl.state.channels.size()},
+         {"webchat_auth", options.webchat_token_secret.empty() ? "anonymous" : "signed"}});
     return impl.port;
 }
 
@@ -680,6 +1054,9 @@ void Gateway::stop() {
         connection->shutdown();
     }
     const bool drained = impl.state.wait_for_no_connections(detail::kStopGrace);
+
+    // Webhook work still queued runs to its end (its answers go nowhere once sockets closed).
+    impl.state.webhook_pool->join();
 
     // Then stop the loop; handlers still queued are destroyed with the io_context.
     impl.work.reset();
@@ -708,6 +1085,10 @@ bool Gateway::is_connected(std::string_view conversation) const {
 
 std::size_t Gateway::connection_count() const {
     return impl_->state.connection_count();
+}
+
+std::string Gateway::metrics_text() const {
+    return detail::render_metrics(impl_->state);
 }
 
 const std::string& Gateway::instance_id() const noexcept {

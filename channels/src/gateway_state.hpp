@@ -16,8 +16,14 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
+#include <map>
+#include <optional>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "rate_limiter.hpp"
+#include "teller/channels/channel_adapter.hpp"
 #include "teller/channels/gateway.hpp"
 #include "teller/core/bus.hpp"
 #include "teller/core/events.hpp"
@@ -51,6 +57,43 @@ struct StringHash {
     }
 };
 
+/// One hosted provider channel.
+struct ChannelRoute {
+    std::shared_ptr<ChannelAdapter> adapter;
+    std::string public_base_url;  ///< resolved at start(): never empty afterwards
+};
+
+/// Counters served by /metrics: families of labelled monotonic counters. Thread-safe.
+class Metrics {
+public:
+    /// Adds `n` to the counter `family` with `labels` (already rendered, e.g.
+    /// `channel="sms",status="200"`; values escaped with label_value()).
+    void add(std::string_view family, std::string labels, std::uint64_t n = 1);
+
+    /// A snapshot: family -> labels -> value.
+    std::map<std::string, std::map<std::string, std::uint64_t>, std::less<>> snapshot() const;
+
+    /// `value` escaped for a Prometheus label value (backslash, double quote, newline).
+    static std::string label_value(std::string_view value);
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::map<std::string, std::uint64_t>, std::less<>> counters_;
+};
+
+/// Counter family names.
+inline constexpr std::string_view kConnectionsOpened = "teller_gateway_connections_opened_total";
+inline constexpr std::string_view kMessagesAccepted = "teller_gateway_messages_accepted_total";
+inline constexpr std::string_view kMessagesRejected = "teller_gateway_messages_rejected_total";
+inline constexpr std::string_view kWebhookRequests = "teller_gateway_webhook_requests_total";
+inline constexpr std::string_view kTokensRefused = "teller_gateway_webchat_tokens_refused_total";
+
+/// `channel="<channel>"`.
+std::string channel_label(std::string_view channel);
+
+/// `channel="<channel>",reason="<reason>"`.
+std::string reason_labels(std::string_view channel, std::string_view reason);
+
 class GatewayState {
 public:
     GatewayState(GatewayOptions options, core::Producer& producer);
@@ -72,12 +115,22 @@ public:
     /// /readyz: started, not stopping, and the hook (if any) says yes.
     bool ready() const;
 
+    /// True when the producer holds `max_in_flight` unacknowledged records: accept nothing new.
+    bool overloaded() const;
+
+    /// The hosted channel serving `path` (no query), or null.
+    const ChannelRoute* find_channel(std::string_view path) const;
+
     GatewayOptions options;
     core::Producer& producer;
     core::Logger log{"gateway"};
     std::function<bool()> readiness;
     std::atomic<bool> running{false};
     std::shared_ptr<Lifeline> lifeline = std::make_shared<Lifeline>();
+    std::vector<ChannelRoute> channels;  // fixed once started
+    ChannelContext context;
+    RateLimiter limiter;
+    Metrics metrics;
 
 private:
     // Replies remembered per socket for deduplication (a redelivered reply is not shown twice
@@ -108,6 +161,10 @@ public:
     /// Declared last so it is destroyed first: handlers still queued in it own sessions, whose
     /// destructors use the members above.
     boost::asio::io_context ioc;
+
+    /// Runs adapters' handle() and the seen marks (both may block on Redis). Created by start(),
+    /// joined by stop(); declared after `ioc` so it is destroyed (joined) before it.
+    std::optional<boost::asio::thread_pool> webhook_pool;
 };
 
 }  // namespace teller::channels::detail

@@ -14,6 +14,7 @@ constexpr std::string_view kHead = R"page(<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="teller-token" content="">
 <title>Teller</title>
 <link rel="icon" href="data:,">
 <style>)page";
@@ -243,6 +244,12 @@ constexpr std::string_view kScript = R"page(
   function connect() {
     status(T.connecting, 'wait');
     var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+    // A signed-in customer's token: from the page's own address (?token=, as a bank's site
+    // embeds the chat), or the one the gateway put in the page for its demo customer.
+    var meta = document.querySelector('meta[name="teller-token"]');
+    var token = new URLSearchParams(location.search).get('token') ||
+                (meta ? meta.getAttribute('content') : '');
+    if (token) { url += '?token=' + encodeURIComponent(token); }
     var sock = new WebSocket(url);
     ws = sock;
     ready = false;

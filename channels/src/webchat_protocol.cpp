@@ -51,6 +51,8 @@ std::string_view to_string(FrameError code) noexcept {
             return "bad_request";
         case FrameError::unavailable:
             return "unavailable";
+        case FrameError::rate_limited:
+            return "rate_limited";
     }
     return "bad_request";
 }

@@ -15,7 +15,14 @@ namespace teller::channels::detail {
 inline constexpr std::string_view kConversationPrefix = "webchat:";
 
 /// Codes of the server's error frames.
-enum class FrameError { invalid_json, invalid_utf8, too_large, bad_request, unavailable };
+enum class FrameError {
+    invalid_json,
+    invalid_utf8,
+    too_large,
+    bad_request,
+    unavailable,
+    rate_limited
+};
 
 std::string_view to_string(FrameError code) noexcept;
 

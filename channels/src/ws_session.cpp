@@ -28,8 +28,12 @@ constexpr std::size_t kDiscardChunk = 64 * 1024;
 
 }  // namespace
 
-WsSession::WsSession(GatewayState& state, beast::tcp_stream&& stream, std::string remote)
-    : state_(state), ws_(std::move(stream)), remote_(std::move(remote)) {
+WsSession::WsSession(GatewayState& state, beast::tcp_stream&& stream, std::string remote,
+                     std::string customer_id)
+    : state_(state),
+      ws_(std::move(stream)),
+      remote_(std::move(remote)),
+      customer_id_(std::move(customer_id)) {
     executor_ = ws_.get_executor();
 }
 
@@ -245,8 +249,10 @@ void WsSession::handle_hello(HelloFrame& hello) {
 
     // TODO(teller): a conversation id is a bearer secret: whoever presents it resumes the
     // conversation and receives its replies. Ids are 128 random bits, but one leaked through a
-    // log or a shared screen is enough; bind ids to a signed (HMAC) web chat token before
-    // sensitive intents trust web chat identity.
+    // log or a shared screen is enough. A signed token proves who is typing (customer_id on
+    // each message) but does not yet bind the conversation id to that customer, so a leaked id
+    // still lets another socket read the replies; derive or check ids against the token's
+    // customer before sensitive replies go to web chat.
     if (hello.conversation_given) {
         if (is_valid_conversation_id(hello.conversation)) {
             open_conversation(std::move(hello.conversation));
@@ -272,6 +278,26 @@ void WsSession::handle_message(MessageFrame& message) {
     }
     std::string client_id = message.id.empty() ? random_hex(8) : std::move(message.id);
 
+    // Nothing is accepted that cannot be buffered; the client resends with the same id.
+    if (state_.overloaded()) {
+        state_.metrics.add(kMessagesRejected, reason_labels("webchat", "overloaded"));
+        state_.log.warn(
+            "web chat message refused: producer buffer full",
+            {{"conversation", conversation_}, {"in_flight", state_.producer.in_flight()}});
+        send(make_error(FrameError::unavailable, "the service is busy; resend the message",
+                        client_id));
+        return;
+    }
+    if (const Admission admission = state_.limiter.admit(conversation_); !admission.allowed) {
+        state_.metrics.add(kMessagesRejected, reason_labels("webchat", "rate_limited"));
+        state_.log.debug("web chat message rate limited", {{"conversation", conversation_}});
+        send(make_error(FrameError::rate_limited,
+                        "too many messages; resend this one in " +
+                            std::to_string(admission.retry_after.count()) + " ms",
+                        client_id));
+        return;
+    }
+
     // Normalise into the canonical event.
     core::InboundMessage inbound;
     inbound.id = inbound_message_id(conversation_, client_id);
@@ -285,10 +311,15 @@ void WsSession::handle_message(MessageFrame& message) {
     inbound.received_at_ms = now_ms();
     inbound.reply_to = state_.options.instance_id;
     inbound.trace_id = random_hex(16);
+    if (!customer_id_.empty()) {
+        inbound.metadata["customer_id"] = customer_id_;
+        inbound.metadata["verified"] = true;
+    }
     core::Record record = make_inbound_record(inbound);
 
     // JSON escaping can make the event larger than the frame; the bus refuses past its limit.
     if (record.value.size() > core::kMaxEventBytes) {
+        state_.metrics.add(kMessagesRejected, reason_labels("webchat", "too_large"));
         send(make_error(FrameError::too_large, "the message is too large once encoded", client_id));
         return;
     }
@@ -311,6 +342,7 @@ void WsSession::handle_message(MessageFrame& message) {
     };
     const boost::system::error_code queued = state_.producer.produce(record, on_delivery);
     if (queued) {
+        state_.metrics.add(kMessagesRejected, reason_labels("webchat", "unavailable"));
         state_.log.warn("inbound message not queued", {{"conversation", conversation_},
                                                        {"trace_id", inbound.trace_id},
                                                        {"error", queued.message()}});
@@ -327,6 +359,7 @@ void WsSession::on_delivery(const std::string& client_id, const std::string& tra
                             error_code ec) {
     try {
         if (ec) {
+            state_.metrics.add(kMessagesRejected, reason_labels("webchat", "unavailable"));
             state_.log.warn(
                 "inbound message not acknowledged by Kafka",
                 {{"conversation", conversation_}, {"trace_id", trace_id}, {"error", ec.message()}});
@@ -334,6 +367,7 @@ void WsSession::on_delivery(const std::string& client_id, const std::string& tra
                             client_id));
             return;
         }
+        state_.metrics.add(kMessagesAccepted, channel_label("webchat"));
         send(make_ack(client_id));
     } catch (const std::exception& e) {
         state_.log.warn("ack failed", {{"conversation", conversation_}, {"error", e.what()}});

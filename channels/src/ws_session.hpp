@@ -23,7 +23,9 @@ namespace teller::channels::detail {
 /// frame waits on its strand. All members are touched only on the strand of its socket.
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
 public:
-    WsSession(GatewayState& state, boost::beast::tcp_stream&& stream, std::string remote);
+    /// `customer_id` is the verified customer of the socket's web chat token ("" = anonymous).
+    WsSession(GatewayState& state, boost::beast::tcp_stream&& stream, std::string remote,
+              std::string customer_id = {});
     ~WsSession() override;
 
     /// Completes the upgrade `request` asked for, then serves frames until the peer leaves.
@@ -58,6 +60,7 @@ private:
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     boost::asio::any_io_executor executor_;
     std::string remote_;
+    std::string customer_id_;
     boost::beast::flat_buffer buffer_;
     std::deque<std::shared_ptr<const std::string>> queue_;
     std::string conversation_;

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
     options.port = 0;
     options.io_threads = argc > 3 ? static_cast<std::size_t>(std::atoi(argv[3])) : 1;
     options.max_queued_frames = static_cast<std::size_t>(messages) * 2 + 16;
+    // Each client sends back to back, far past a person's pace: the rate limit and the in-flight
+    // bound would refuse most of it, and this probe measures the pipeline, not those limits.
+    options.conversation_burst = static_cast<double>(messages) + 1;
+    options.max_in_flight = static_cast<std::size_t>(clients) * messages + 1;
     FakeProducer producer;
     channels::Gateway gateway(options, producer);
     const std::uint16_t port = gateway.start();

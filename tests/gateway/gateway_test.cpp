@@ -522,6 +522,8 @@ TEST_F(GatewayTest, ClosedSocketNoLongerHoldsTheConversation) {
 TEST_F(GatewayTest, ManyClientsOnSeveralIoThreadsGetEveryAckAndReply) {
     GatewayOptions options;
     options.io_threads = 4;
+    // Each client sends its messages in one burst; this test is about concurrency, not limits.
+    options.conversation_burst = 1000;
     start(options);
     constexpr int kClients = 6;
     constexpr int kMessages = 25;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -38,7 +39,9 @@ using namespace std::chrono_literals;
 /// Records every produced record and reports delivery from its own thread, as librdkafka does.
 class FakeProducer final : public core::Producer {
 public:
-    enum class Mode { ack, refuse, fail_delivery };
+    /// ack: delivered; refuse: produce() fails; fail_delivery: the report says failed; hold: the
+    /// report waits (the record stays in flight) until release().
+    enum class Mode { ack, refuse, fail_delivery, hold };
 
     FakeProducer() : worker_([this] { work(); }) {}
 
@@ -54,7 +57,12 @@ public:
     void set_mode(Mode mode) {
         std::lock_guard lock(mutex_);
         mode_ = mode;
+        held_ = mode == Mode::hold;
+        cv_.notify_all();
     }
+
+    /// Lets held reports go (as successes) and returns to Mode::ack.
+    void release() { set_mode(Mode::ack); }
 
     boost::system::error_code produce(const core::Record& record,
                                       core::DeliveryHandler on_delivery) override {
@@ -93,7 +101,7 @@ private:
     void work() {
         std::unique_lock lock(mutex_);
         while (true) {
-            cv_.wait(lock, [this] { return done_ || !reports_.empty(); });
+            cv_.wait(lock, [this] { return done_ || (!reports_.empty() && !held_); });
             if (reports_.empty() && done_) {
                 return;
             }
@@ -110,6 +118,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     Mode mode_ = Mode::ack;
+    bool held_ = false;
     bool done_ = false;
     std::vector<core::Record> records_;
     std::deque<std::pair<core::DeliveryHandler, boost::system::error_code>> reports_;
@@ -169,9 +178,21 @@ inline bool run_until(asio::io_context& ioc, const bool& done, std::chrono::mill
     return done;
 }
 
+/// One HTTP/1.1 exchange with a time limit and extra request headers. Throws on a network
+/// failure or timeout.
+inline http::response<http::string_body> http_request(
+    std::uint16_t port, http::verb method, std::string target, std::string body,
+    const std::vector<std::pair<std::string, std::string>>& headers);
+
 /// One HTTP/1.1 exchange with a time limit. Throws on a network failure or timeout.
 inline http::response<http::string_body> http_request(std::uint16_t port, http::verb method,
                                                       std::string target, std::string body = {}) {
+    return http_request(port, method, std::move(target), std::move(body), {});
+}
+
+inline http::response<http::string_body> http_request(
+    std::uint16_t port, http::verb method, std::string target, std::string body,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
     asio::io_context ioc;
     tcp::socket socket(ioc);
     socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
@@ -179,6 +200,9 @@ inline http::response<http::string_body> http_request(std::uint16_t port, http::
     http::request<http::string_body> request{method, target, 11};
     request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
     request.keep_alive(false);
+    for (const auto& [name, value] : headers) {
+        request.set(name, value);
+    }
     request.body() = std::move(body);
     request.prepare_payload();
 
@@ -209,8 +233,9 @@ inline http::response<http::string_body> http_request(std::uint16_t port, http::
 /// A WebSocket client for the web chat endpoint, with timed reads.
 class WsClient {
 public:
-    /// Connects and completes the handshake; throws on failure (e.g. 403).
-    explicit WsClient(std::uint16_t port, std::string origin = {}) : ws_(ioc_) {
+    /// Connects to `target` and completes the handshake; throws on failure (e.g. 403, 401).
+    explicit WsClient(std::uint16_t port, std::string origin = {}, std::string target = "/ws")
+        : ws_(ioc_) {
         ws_.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
         if (!origin.empty()) {
             ws_.set_option(
@@ -218,7 +243,7 @@ public:
                     request.set(http::field::origin, origin);
                 }));
         }
-        ws_.handshake(response_, "127.0.0.1:" + std::to_string(port), "/ws");
+        ws_.handshake(response_, "127.0.0.1:" + std::to_string(port), target);
     }
 
     void send_text(std::string_view payload) {

@@ -21,7 +21,7 @@ class FakeWebSocket {
   receive(frame) { this.onmessage({data: JSON.stringify(frame)}); }
 }
 
-function load(language) {
+function load(language, token = '', search = '') {
   ids = {};
   sockets = [];
   timers = [];
@@ -30,12 +30,14 @@ function load(language) {
   }
   const context = {
     document: {getElementById: id => ids[id], createElement: () => new El(),
-               documentElement: {lang: ''}, title: ''},
+               documentElement: {lang: ''}, title: '',
+               querySelector: () => ({getAttribute: () => token})},
     localStorage: {getItem: k => (k in store ? store[k] : null),
                    setItem: (k, v) => { store[k] = String(v); },
                    removeItem: k => { delete store[k]; }},
     navigator: {language: language},
-    location: {protocol: 'https:', host: 'bank.example'},
+    location: {protocol: 'https:', host: 'bank.example', search: search},
+    URLSearchParams,
     WebSocket: FakeWebSocket,
     setTimeout: f => { timers.push(f); return timers.length; },
     clearTimeout: () => {},
@@ -137,3 +139,10 @@ sockets[1].onopen();
 sockets[1].receive({type: 'welcome', conversation: 'webchat:ffffffffffffffffffffffffffffffff'});
 assert.strictEqual(sockets[1].sent.length, 1, 'only the hello');
 console.log('web chat page script: all checks passed');
+
+// A signed-in page: the token from the page's meta element, or from its own address, goes to
+// the WebSocket.
+load('en', 'meta.token');
+assert.strictEqual(sockets[0].url, 'wss://bank.example/ws?token=meta.token');
+load('en', 'meta.token', '?token=url.token');
+assert.strictEqual(sockets[0].url, 'wss://bank.example/ws?token=url.token');

@@ -64,6 +64,10 @@ struct WebhookOutcome {
 
     /// Replies the channel itself owes without asking the engine (SMS STOP/START/HELP
     /// confirmations). Delivered through the adapter's deliver() like engine replies.
+    /// The gateway publishes them to teller.outbound, filling `channel`, `created_at_ms` and
+    /// `trace_id` when empty. Set `in_reply_to` to the provider's message id: a reply with one
+    /// is published once per (channel, in_reply_to, sequence), so the provider's retry of the
+    /// request does not send the confirmation twice; one without is published on every retry.
     std::vector<core::OutboundMessage> direct_replies;
 };
 

@@ -1,4 +1,5 @@
-// The gateway: one Boost.Beast HTTP + WebSocket server hosting the web chat, health and readiness.
+// The gateway: one Boost.Beast HTTP + WebSocket server hosting the web chat, provider webhooks,
+// health, readiness and metrics.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "teller/channels/channel_adapter.hpp"
 #include "teller/core/bus.hpp"
 #include "teller/core/events.hpp"
 
@@ -63,16 +65,87 @@ struct GatewayOptions {
     /// Frames queued for one socket before the gateway gives up on a client that does not read
     /// (the socket is closed with 1008 "policy violation").
     std::size_t max_queued_frames = 256;
+
+    /// The scheme, host and port providers use to reach this gateway (behind a proxy:
+    /// "https://bot.bank.example"), without a trailing slash. A webhook's
+    /// WebhookRequest::public_url is this followed by the request target; schemes that sign the
+    /// URL (Twilio) verify against it. Empty means "http://<host>:<bound port>". One channel
+    /// may override it through add_channel().
+    std::string public_base_url;
+
+    /// Bounded buffering: the most records the producer may hold unacknowledged
+    /// (core::Producer::in_flight()) before the gateway stops accepting. Past it a webhook is
+    /// answered 503 with Retry-After and a web chat message gets the `unavailable` error frame
+    /// (the client resends it with the same id), before anything is published or marked seen:
+    /// nothing is accepted that cannot be buffered, so a Kafka outage costs retries, not
+    /// messages or memory.
+    std::size_t max_in_flight = 10'000;
+
+    /// Per-conversation rate limit: a token bucket refilled at `conversation_rate` messages per
+    /// second holding at most `conversation_burst`. A web chat message past it gets the error
+    /// frame `rate_limited` (not published; the client may resend it later with the same id);
+    /// a webhook whose message is past it is answered 429 with Retry-After (providers retry).
+    double conversation_rate = 5.0;
+    double conversation_burst = 20.0;
+
+    /// Conversations whose buckets are remembered; past it the least recently active one is
+    /// forgotten (and starts again with a full bucket). Bounds the limiter's memory.
+    std::size_t rate_limit_conversations = 100'000;
+
+    /// Secret for signed web chat tokens (see webchat_token.hpp). Empty: `/ws` needs no token
+    /// and every web chat customer is anonymous. Set: `/ws` requires `?token=<token>` signed
+    /// with this secret and not expired, else 401 before the upgrade; the socket's messages
+    /// carry `metadata.customer_id` (the token's `sub`) and `metadata.verified = true`.
+    std::string webchat_token_secret;
+
+    /// Demo sign-in, for the embedded first run only: with a token secret set, every load of
+    /// the built-in page carries a fresh token (12 hours) for this customer id, so anyone who
+    /// reaches the page is that customer. Empty (the default) turns it off; never set it where
+    /// real customers' data is served.
+    std::string demo_customer_id;
+
+    /// Longest time a webhook request may take from arrival to the answer: the adapter, the
+    /// dedupe marks and Kafka's acknowledgement of every record. Past it the answer is 503 with
+    /// Retry-After and the request's seen marks are forgotten, so the provider's retry is
+    /// processed. Keep it under the provider's own timeout (WeChat waits 5 s).
+    std::chrono::milliseconds webhook_timeout{4'000};
+
+    /// Threads running adapters' handle() and the seen marks (both may wait on Redis), so the
+    /// I/O threads never block.
+    std::size_t webhook_threads = 4;
+
+    /// How long a provider's message id is remembered for dedupe (`<channel>:<id>`).
+    std::chrono::seconds webhook_dedupe_ttl{24 * 3600};
 };
 
 /// One Boost.Beast server per instance. Routes:
 ///   - `GET /`        the self-contained web chat page (HTML, CSS and JS embedded, no CDN);
 ///   - `GET /healthz` 200 "ok" while the process serves requests;
 ///   - `GET /readyz`  200 "ready" when started and the readiness hook says so, else 503;
+///   - `GET /metrics` counters in the Prometheus text format (version 0.0.4);
 ///   - `GET /ws`      WebSocket upgrade for the web chat (426 without an upgrade, 403 from a
-///                    refused origin);
+///                    refused origin, 401 without a valid token when a token secret is set);
+///   - each channel's path (add_channel), GET and POST, see "Webhooks" below;
 ///   - any other path 404, a known path with another method 405, a body past
 ///     `max_http_body_bytes` 413. Every response carries `Server: teller`.
+///
+/// Webhooks: a request to an adapter's path() becomes a WebhookRequest (header names lower
+/// case, public_url from `public_base_url`) handed to ChannelAdapter::handle() on a webhook
+/// thread. Its messages get `received_at_ms`, `reply_to` and `trace_id`, their text is masked
+/// like web chat text, and each is published to `teller.inbound` (key conversation, headers
+/// `schema: teller.inbound.v1` and `trace_id`) unless `<channel>:<id>` was already accepted
+/// (SessionStore::mark_seen, `webhook_dedupe_ttl`): a provider's retry is answered but not
+/// published again. Direct replies go to `teller.outbound` (`schema: teller.outbound.v1`) as
+/// OutboundMessage JSON for the delivery dispatcher; one with an `in_reply_to` is deduped the
+/// same way (`<channel>:<in_reply_to>#direct<sequence>`). The adapter's response is sent only
+/// once Kafka acknowledged every record. Other answers: 405 for another method; 413 for a
+/// body past the limit (the adapter never sees it); 429 with Retry-After when a message's
+/// conversation is past its rate limit (nothing published or marked); 503 with Retry-After
+/// when the producer holds `max_in_flight` records, when the session store or Kafka fails or
+/// `webhook_timeout` passes (the request's seen marks are forgotten first, so the retry is
+/// processed; a record Kafka took late is then published twice, and the engine, which knows
+/// recent message ids, re-sends its stored replies instead of running the turn again); 500 when
+/// handle() throws (logged, nothing published).
 ///
 /// Web chat protocol: JSON objects in WebSocket frames (text frames; binary frames holding
 /// UTF-8 JSON are accepted too).
@@ -97,15 +170,18 @@ struct GatewayOptions {
 ///     the client's message id ("" for a proactive message). Tapping a quick reply should send its
 ///     `payload` as a message.
 ///   - `{"type":"error","code":"...","message":"...","id":"..."}` with code `invalid_json`,
-///     `invalid_utf8`, `too_large`, `bad_request` or `unavailable` (the message was not
-///     accepted by Kafka: resend it with the same id). `id` is present when the failure concerns
+///     `invalid_utf8`, `too_large`, `bad_request`, `unavailable` (the message was not
+///     accepted by Kafka, or the gateway holds too many unacknowledged records: resend it with
+///     the same id) or `rate_limited` (the conversation sends faster than `conversation_rate`:
+///     not published; resend it later with the same id). `id` is present when the failure concerns
 ///     one identified message. The connection stays open after every error frame.
 ///
 /// Each accepted message is produced to `teller.inbound`, keyed by conversation, with headers
 /// `schema: teller.inbound.v1` and `trace_id`, as an InboundMessage with channel "webchat",
 /// id `<conversation>/<client id or generated id>` (scoped so that one client's ids cannot
 /// collide with, or suppress as duplicates, another conversation's), sender = conversation,
-/// the hello's locale, `reply_to` = this instance and a fresh W3C-style trace id.
+/// the hello's locale, `reply_to` = this instance and a fresh W3C-style trace id. A socket
+/// opened with a verified token adds `metadata.customer_id` and `metadata.verified = true`.
 ///
 /// Two limits that come from RFC 6455 and Beast 1.81 rather than choice: a *text* frame holding
 /// invalid UTF-8 makes Beast fail the connection with close code 1007 (RFC 6455 section 8.1
@@ -113,8 +189,9 @@ struct GatewayOptions {
 /// Invalid UTF-8 in a *binary* frame gets an `invalid_utf8` error frame and the connection
 /// stays. A message past `max_ws_discard_bytes` is failed with 1009.
 ///
-/// Thread safety: start() and stop() from one controlling thread; deliver(), is_connected(),
-/// connection_count() from any thread.
+/// Thread safety: add_channel(), set_channel_context(), set_readiness(), start() and stop()
+/// from one controlling thread (the setters before start()); deliver(), is_connected(),
+/// connection_count(), metrics_text() from any thread.
 class Gateway {
 public:
     /// Keeps a reference to `producer`, which must outlive the gateway (or at least stop()).
@@ -127,6 +204,19 @@ public:
     /// Sets the hook /readyz consults (e.g. "Kafka reachable"). Absent hook: ready once started.
     /// A hook that throws counts as not ready. Call before start().
     void set_readiness(std::function<bool()> ready);
+
+    /// Hosts `adapter`'s webhook at its path(). `public_base_url`, when not empty, replaces
+    /// GatewayOptions::public_base_url for this channel (from the adapter's settings). Call
+    /// before start(). Throws core::Error for a null adapter, a path that does not start with
+    /// '/', that holds a query, or that another route (built-in or channel) already serves, and
+    /// when called after start().
+    void add_channel(std::shared_ptr<ChannelAdapter> adapter, std::string public_base_url = {});
+
+    /// The context webhooks use: `context.store` keeps the dedupe marks (the same store the
+    /// adapters were given, Redis in production so every instance shares them) and must
+    /// outlive the gateway. Required when a channel was added: start() throws core::Error
+    /// without it. Throws core::Error for a null store or when called after start().
+    void set_channel_context(ChannelContext context);
 
     /// Binds, listens and starts the io threads; returns the bound port. Throws core::Error
     /// naming the address when it cannot bind or was already started.
@@ -151,6 +241,9 @@ public:
 
     /// Open connections (HTTP and WebSocket). Thread-safe.
     std::size_t connection_count() const;
+
+    /// The body `/metrics` serves (Prometheus text format 0.0.4). Thread-safe.
+    std::string metrics_text() const;
 
     /// This instance's id (the `reply_to` it writes).
     const std::string& instance_id() const noexcept;
