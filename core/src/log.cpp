@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cctype>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -53,9 +55,11 @@ std::size_t digit_run(std::string_view s, std::size_t i, std::size_t& digits) {
             end = j;
             continue;
         }
-        // Up to three separators (spaces, dashes, dots) between digits keep the run going.
+        // Up to three separators (spaces, dashes, dots, the parentheses of "+1 (415) 555-0100")
+        // between digits keep the run going.
         std::size_t k = j;
-        while (k < s.size() && k - j < 3 && (s[k] == ' ' || s[k] == '-' || s[k] == '.')) {
+        while (k < s.size() && k - j < 3 &&
+               (s[k] == ' ' || s[k] == '-' || s[k] == '.' || s[k] == '(' || s[k] == ')')) {
             ++k;
         }
         if (k == j || k >= s.size() || !is_digit(s[k]) || digits == 0) {
@@ -112,6 +116,67 @@ void mask_security_codes(std::string& text) {
             }
             pos += word.size();
         }
+    }
+}
+
+bool is_upper(char c) {
+    return c >= 'A' && c <= 'Z';
+}
+
+// True when `iban` (compact, upper case) passes the ISO 13616 mod-97 check.
+bool iban_checksum_ok(std::string_view iban) {
+    int remainder = 0;
+    for (std::size_t n = 0; n < iban.size(); ++n) {
+        char c = iban[(n + 4) % iban.size()];
+        int value = is_digit(c) ? c - '0' : c - 'A' + 10;
+        remainder = (value >= 10 ? remainder * 100 : remainder * 10) + value;
+        remainder %= 97;
+    }
+    return remainder == 1;
+}
+
+// Masks IBANs, compact ("GB82WEST12345698765432") or in groups of four separated by single
+// spaces, keeping the country code and the last four characters. Only upper-case IBANs that
+// pass the mod-97 check are masked, so identifiers and ordinary words are left alone.
+void mask_ibans(std::string& text) {
+    auto is_alnum = [](char c) { return is_digit(c) || is_upper(c); };
+    for (std::size_t i = 0; i + 15 <= text.size(); ++i) {
+        bool starts = is_upper(text[i]) && is_upper(text[i + 1]) && is_digit(text[i + 2]) &&
+                      is_digit(text[i + 3]) &&
+                      (i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1])));
+        if (!starts) {
+            continue;
+        }
+        // Gather up to 34 characters, skipping single spaces; the longest prefix that ends
+        // where a word ends and passes the check is the IBAN.
+        std::string compact;
+        std::vector<std::size_t> where;
+        std::size_t best_end = 0;
+        std::size_t best_length = 0;
+        for (std::size_t j = i; j < text.size() && compact.size() < 34; ++j) {
+            if (text[j] == ' ' && j + 1 < text.size() && is_alnum(text[j + 1]) &&
+                !compact.empty()) {
+                continue;
+            }
+            if (!is_alnum(text[j])) {
+                break;
+            }
+            compact += text[j];
+            where.push_back(j);
+            bool word_ends =
+                j + 1 == text.size() || !std::isalnum(static_cast<unsigned char>(text[j + 1]));
+            if (word_ends && compact.size() >= 15 && iban_checksum_ok(compact)) {
+                best_end = j + 1;
+                best_length = compact.size();
+            }
+        }
+        if (best_length == 0) {
+            continue;
+        }
+        for (std::size_t n = 2; n + 4 < best_length; ++n) {
+            text[where[n]] = '*';
+        }
+        i = best_end;
     }
 }
 
@@ -218,7 +283,8 @@ void Logger::write(LogLevel level, std::string_view message,
 }
 
 std::string mask_personal_data(std::string_view original) {
-    const std::string normalised = ascii_digits(original);
+    std::string normalised = ascii_digits(original);
+    mask_ibans(normalised);
     const std::string_view text = normalised;
     std::string out;
     out.reserve(text.size());

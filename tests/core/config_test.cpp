@@ -2,6 +2,9 @@
 #include "teller/core/config.hpp"
 
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -57,6 +60,18 @@ TEST(ConfigTest, BadValueAndSyntaxErrorsNameTheProblem) {
     EXPECT_THROW(apply_config_file(c, broken), Error);
     EXPECT_THROW(apply_config_file(c, "/nonexistent/teller.yaml"), Error);
     EXPECT_THROW(apply_config_file(c, std::filesystem::temp_directory_path()), Error);
+}
+
+// Found by the config_yaml fuzz target: yaml-cpp's conversion errors escaped as YAML::Exception.
+TEST(ConfigTest, MapsWhereTextIsExpectedAreRefusedAsConfigErrors) {
+    Config c;
+    for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+             {"teller-config-seq-key.yaml", "[a, b]: 1\n"},
+             {"teller-config-path-map.yaml", "skills:\n  - path: {a: 1}\n"},
+             {"teller-config-nested.yaml", "skills:\n  - path: x.so\n    config: {a: {b: 1}}\n"}}) {
+        auto path = write_file(name, text);
+        EXPECT_THROW(apply_config_file(c, path), Error) << text;
+    }
 }
 
 TEST(ConfigTest, EnvironmentOverridesAndValidates) {

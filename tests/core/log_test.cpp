@@ -39,7 +39,14 @@ INSTANTIATE_TEST_SUITE_P(
                       MaskCase{"total 12.50 EUR", "total 12.50 EUR"},
                       MaskCase{"trace_id=a8559b7ea3f9c4e12345678964fbd13a2",
                                "trace_id=a8559b7ea3f9c4e12345678964fbd13a2"},
-                      MaskCase{"card:4111111111111111.", "card:************1111."}));
+                      MaskCase{"card:4111111111111111.", "card:************1111."},
+                      // Found by the PII sweep (tests/faults): phones with parentheses, IBANs.
+                      MaskCase{"or +1 (415) 555-2671 later", "or +* (***) ***-**71 later"},
+                      MaskCase{"(415) 555-2671", "(***) ***-**71"},
+                      MaskCase{"iban GB82WEST12345698765432 ok", "iban GB****************5432 ok"},
+                      MaskCase{"to GB82 WEST 1234 5698 7654 32", "to GB** **** **** **** **54 32"},
+                      MaskCase{"GB82WEST12345698765433", "GB82WEST12345698765433"},
+                      MaskCase{"UK12 and AB12CDEF", "UK12 and AB12CDEF"}));
 
 TEST(LoggerTest, ParsesLevelsAndDefaultsToInfo) {
     EXPECT_EQ(parse_log_level("debug"), LogLevel::debug);

@@ -165,11 +165,17 @@ KafkaConsumer::KafkaConsumer(const KafkaConfig& config, std::string group_id,
     : impl_(std::make_unique<Impl>()) {
     impl_->group_id = std::move(group_id);
 
+    // session.timeout.ms: the partitions of an engine that crashed (no LeaveGroup) wait this
+    // long for another member; librdkafka's 45 s default leaves those conversations unanswered
+    // for most of a minute (seen in tests/faults/sigkill_soak_test), so use Kafka's former
+    // default of 10 s (heartbeats every 3 s).
     detail::KafkaConfPtr conf =
         detail::make_conf(config, {{"enable.auto.commit", "false"},
                                    {"enable.auto.offset.store", "false"},
                                    {"auto.offset.reset", "earliest"},
                                    {"fetch.wait.max.ms", "10"},
+                                   {"session.timeout.ms", "10000"},
+                                   {"heartbeat.interval.ms", "3000"},
                                    {"partition.assignment.strategy", "range"}});
     detail::set_property(conf.get(), "group.id", impl_->group_id);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
