@@ -3,6 +3,9 @@ target_sources(teller_core PRIVATE
     src/engine/demo_backend.cpp
     src/engine/dialogue.cpp
     src/engine/engine.cpp
+    src/engine/http_backend.cpp
+    src/engine/notifications.cpp
+    src/engine/route_memory.cpp
     src/engine/skill_host.cpp
     src/engine/system_intents.cpp)
 # Sources of the replay component (teller record / teller replay).
@@ -14,3 +17,4 @@ target_sources(teller_core PRIVATE
 target_sources(teller_core PRIVATE
     src/flows/flow_loader.cpp
     src/flows/flow_skill.cpp)
+target_link_libraries(teller_core PRIVATE OpenSSL::SSL)  # https for the HTTP bank backend

@@ -1,6 +1,7 @@
 // Configuration loading: YAML file and TELLER_* environment variables over built-in defaults.
 #include "teller/core/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <set>
@@ -93,6 +94,48 @@ bool set_value(Config& c, const std::string& key, const std::string& value) {
         c.skills_dir = value;
     } else if (key == "backend_data") {
         c.backend_data = value;
+    } else if (key == "require_verification") {
+        if (value != "true" && value != "false") {
+            return false;
+        }
+        c.require_verification = value == "true";
+    } else if (key == "flows_dir") {
+        c.flows_dir = value;
+    } else if (key == "backend_url") {
+        c.backend_url = value;
+    } else if (key == "backend_token") {
+        c.backend_token = value;
+    } else if (key == "backend_timeout_ms") {
+        auto n = parse_int(value, 1, 600'000);
+        if (!n) {
+            return false;
+        }
+        c.backend_timeout_ms = static_cast<int>(*n);
+    } else if (key == "backend_ca_file") {
+        c.backend_ca_file = value;
+    } else if (key == "public_base_url") {
+        c.public_base_url = value;
+    } else if (key == "max_in_flight") {
+        auto n = parse_int(value, 1, 10'000'000);
+        if (!n) {
+            return false;
+        }
+        c.max_in_flight = static_cast<int>(*n);
+    } else if (key == "conversation_rate") {
+        char* end = nullptr;
+        double rate = std::strtod(value.c_str(), &end);
+        if (value.empty() || end != value.c_str() + value.size() || !(rate > 0 && rate <= 1e6)) {
+            return false;
+        }
+        c.conversation_rate = rate;
+    } else if (key == "conversation_burst") {
+        auto n = parse_int(value, 1, 1'000'000);
+        if (!n) {
+            return false;
+        }
+        c.conversation_burst = static_cast<int>(*n);
+    } else if (key == "webchat_token_secret") {
+        c.webchat_token_secret = value;
     } else if (key == "log_level") {
         static const std::set<std::string> levels = {"trace", "debug", "info",
                                                      "warn",  "error", "off"};
@@ -124,6 +167,17 @@ const std::set<std::string>& scalar_keys() {
                                                "confidence_threshold",
                                                "skills_dir",
                                                "backend_data",
+                                               "flows_dir",
+                                               "require_verification",
+                                               "backend_url",
+                                               "backend_token",
+                                               "backend_timeout_ms",
+                                               "backend_ca_file",
+                                               "public_base_url",
+                                               "max_in_flight",
+                                               "conversation_rate",
+                                               "conversation_burst",
+                                               "webchat_token_secret",
                                                "log_level"};
     return keys;
 }
@@ -144,6 +198,137 @@ std::string yaml_to_json(const YAML::Node& node) {
     return out.c_str();
 }
 
+// Checks one channel setting; "" when valid, else what is wrong with it.
+std::string check_channel_setting(const std::string& key, const std::string& value) {
+    if (key.empty() || !std::all_of(key.begin(), key.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        })) {
+        return "setting names are lower-case letters, digits and _";
+    }
+    if (key == "base_url" || key == "public_base_url") {
+        if (!value.starts_with("http://") && !value.starts_with("https://")) {
+            return "must start with http:// or https://";
+        }
+    } else if (key == "rate_per_second") {
+        char* end = nullptr;
+        double rate = std::strtod(value.c_str(), &end);
+        if (value.empty() || end != value.c_str() + value.size() || !(rate >= 0.0 && rate <= 1e6)) {
+            return "must be a number of calls per second, 0 for no limit";
+        }
+    } else if (key == "timeout_ms") {
+        if (!parse_int(value, 1, 600'000)) {
+            return "must be milliseconds between 1 and 600000";
+        }
+    } else if (key == "max_attempts") {
+        if (!parse_int(value, 1, 20)) {
+            return "must be between 1 and 20";
+        }
+    }
+    return {};
+}
+
+// Sets channels.<channel>.<key>; `enabled` switches the channel. "" or what is wrong.
+std::string set_channel_setting(Config& c, const std::string& channel, const std::string& key,
+                                const std::string& value) {
+    const auto& names = provider_channel_names();
+    if (std::find(names.begin(), names.end(), channel) == names.end()) {
+        return "unknown channel `" + channel + "` (sms, telegram, whatsapp or wechat)";
+    }
+    if (key == "enabled") {
+        if (value != "true" && value != "false") {
+            return "`enabled` must be true or false";
+        }
+        c.channels[channel].enabled = value == "true";
+        return {};
+    }
+    if (std::string problem = check_channel_setting(key, value); !problem.empty()) {
+        return "`" + key + "` " + problem;
+    }
+    c.channels[channel].settings[key] = value;
+    return {};
+}
+
+// `channels:` is a map of channel names to maps of scalar settings.
+void apply_channels(Config& config, const std::filesystem::path& path, const YAML::Node& node) {
+    if (!node.IsMap()) {
+        throw Error(where(path, node) + ": `channels` must be a map of channel names to settings");
+    }
+    for (const auto& channel : node) {
+        const std::string name = channel.first.as<std::string>();
+        const auto& names = provider_channel_names();
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
+            throw Error(where(path, channel.first) + ": unknown channel `channels." + name +
+                        "` (sms, telegram, whatsapp or wechat)");
+        }
+        if (channel.second.IsNull()) {
+            config.channels[name];  // configured with defaults only
+            continue;
+        }
+        if (!channel.second.IsMap()) {
+            throw Error(where(path, channel.second) + ": `channels." + name +
+                        "` must be a map of settings");
+        }
+        config.channels[name];
+        for (const auto& setting : channel.second) {
+            const std::string key = setting.first.as<std::string>();
+            if (!setting.second.IsScalar()) {
+                throw Error(where(path, setting.second) + ": `channels." + name + "." + key +
+                            "` must be a single value");
+            }
+            std::string problem =
+                set_channel_setting(config, name, key, setting.second.as<std::string>());
+            if (!problem.empty()) {
+                throw Error(where(path, setting.second) + ": invalid value for `channels." + name +
+                            "." + key + "`: " + problem);
+            }
+        }
+    }
+}
+
+// The settings of a configuration file's root map; yaml-cpp exceptions pass through.
+void apply_settings(Config& config, const std::filesystem::path& path, const YAML::Node& root) {
+    for (const auto& item : root) {
+        const std::string key = item.first.as<std::string>();
+        const YAML::Node& value = item.second;
+        if (key == "skills") {
+            // A list of paths, or of {path, config} maps.
+            if (!value.IsSequence()) {
+                throw Error(where(path, value) + ": `skills` must be a list");
+            }
+            config.skills.clear();
+            for (const YAML::Node& skill : value) {
+                SkillConfig sc;
+                if (skill.IsScalar()) {
+                    sc.path = skill.as<std::string>();
+                } else if (skill.IsMap() && skill["path"]) {
+                    sc.path = skill["path"].as<std::string>();
+                    if (skill["config"]) {
+                        if (!skill["config"].IsMap()) {
+                            throw Error(where(path, skill) + ": a skill's `config` must be a map");
+                        }
+                        sc.config_json = yaml_to_json(skill["config"]);
+                    }
+                } else {
+                    throw Error(where(path, skill) +
+                                ": each skill is a path or a map with `path` (and `config`)");
+                }
+                config.skills.push_back(std::move(sc));
+            }
+            continue;
+        }
+        if (key == "channels") {
+            apply_channels(config, path, value);
+            continue;
+        }
+        if (!scalar_keys().contains(key)) {
+            throw Error(where(path, item.first) + ": unknown setting `" + key + "`");
+        }
+        if (!value.IsScalar() || !set_value(config, key, value.as<std::string>())) {
+            throw Error(where(path, value) + ": invalid value for `" + key + "`");
+        }
+    }
+}
+
 }  // namespace
 
 const std::vector<std::pair<std::string, std::string>>& config_environment_variables() {
@@ -162,6 +347,19 @@ const std::vector<std::pair<std::string, std::string>>& config_environment_varia
         {"TELLER_SKILLS", "comma-separated skill plugin files (default: all in skills_dir)"},
         {"TELLER_SKILLS_DIR", "folder of skill plugins (default: next to the executable)"},
         {"TELLER_BACKEND_DATA", "demo backend data file (default deploy/demo-bank.json)"},
+        {"TELLER_FLOWS_DIR", "folder of YAML flows (default flows/)"},
+        {"TELLER_REQUIRE_VERIFICATION",
+         "true (default): balances, cards and transfers need a verified customer"},
+        {"TELLER_BACKEND_URL", "bank backend over HTTP (default: the demo bank file)"},
+        {"TELLER_BACKEND_TOKEN", "bearer token sent to the HTTP backend (a secret)"},
+        {"TELLER_BACKEND_TIMEOUT_MS", "time allowed for one backend call (default 1500)"},
+        {"TELLER_BACKEND_CA_FILE", "CA bundle for the HTTP backend (default: system store)"},
+        {"TELLER_PUBLIC_BASE_URL", "URL providers call webhooks at (default http://host:port)"},
+        {"TELLER_MAX_IN_FLIGHT", "unacknowledged messages before the gateway answers 503 (10000)"},
+        {"TELLER_CONVERSATION_RATE", "messages per second per conversation (default 5)"},
+        {"TELLER_CONVERSATION_BURST", "burst of messages per conversation (default 20)"},
+        {"TELLER_WEBCHAT_TOKEN_SECRET",
+         "HMAC secret of web chat tokens (default: none, anonymous)"},
         {"TELLER_LOG_LEVEL", "trace, debug, info, warn, error or off (default info)"},
     };
     return vars;
@@ -192,41 +390,13 @@ void apply_config_file(Config& config, const std::filesystem::path& path) {
         throw Error(where(path, root) + ": the configuration must be a map of settings");
     }
 
-    for (const auto& item : root) {
-        const std::string key = item.first.as<std::string>();
-        const YAML::Node& value = item.second;
-        if (key == "skills") {
-            // A list of paths, or of {path, config} maps.
-            if (!value.IsSequence()) {
-                throw Error(where(path, value) + ": `skills` must be a list");
-            }
-            config.skills.clear();
-            for (const YAML::Node& skill : value) {
-                SkillConfig sc;
-                if (skill.IsScalar()) {
-                    sc.path = skill.as<std::string>();
-                } else if (skill.IsMap() && skill["path"]) {
-                    sc.path = skill["path"].as<std::string>();
-                    if (skill["config"]) {
-                        if (!skill["config"].IsMap()) {
-                            throw Error(where(path, skill) + ": a skill's `config` must be a map");
-                        }
-                        sc.config_json = yaml_to_json(skill["config"]);
-                    }
-                } else {
-                    throw Error(where(path, skill) +
-                                ": each skill is a path or a map with `path` (and `config`)");
-                }
-                config.skills.push_back(std::move(sc));
-            }
-            continue;
-        }
-        if (!scalar_keys().contains(key)) {
-            throw Error(where(path, item.first) + ": unknown setting `" + key + "`");
-        }
-        if (!value.IsScalar() || !set_value(config, key, value.as<std::string>())) {
-            throw Error(where(path, value) + ": invalid value for `" + key + "`");
-        }
+    // yaml-cpp throws on conversions the checks below do not foresee (a sequence as a key, a
+    // map as a skill's path, nested skill settings): those are refused like any bad value.
+    try {
+        apply_settings(config, path, root);
+    } catch (const YAML::Exception& e) {
+        throw Error("configuration file " + path.string() + ":" + std::to_string(e.mark.line + 1) +
+                    ": " + e.msg);
     }
 }
 
@@ -245,6 +415,65 @@ void apply_environment(Config& config, const std::map<std::string, std::string>&
                         "\" is not valid: " + description);
         }
     }
+
+    // TELLER_<CHANNEL>_<KEY>: channel settings.
+    for (const std::string& channel : provider_channel_names()) {
+        std::string prefix = "TELLER_";
+        for (char ch : channel) {
+            prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        }
+        prefix += '_';
+        for (auto it = environment.lower_bound(prefix);
+             it != environment.end() && it->first.starts_with(prefix); ++it) {
+            std::string key = it->first.substr(prefix.size());
+            for (char& ch : key) {
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            }
+            if (std::string problem = set_channel_setting(config, channel, key, it->second);
+                !problem.empty()) {
+                throw Error("environment variable " + it->first + " is not valid: " + problem);
+            }
+        }
+    }
+}
+
+const std::vector<std::string>& provider_channel_names() {
+    static const std::vector<std::string> names = {"sms", "telegram", "whatsapp", "wechat"};
+    return names;
+}
+
+std::string default_provider_base_url(const std::string& channel) {
+    static const std::map<std::string, std::string> hosts = {
+        {"sms", "https://api.twilio.com"},
+        {"telegram", "https://api.telegram.org"},
+        {"whatsapp", "https://graph.facebook.com"},
+        {"wechat", "https://api.weixin.qq.com"},
+    };
+    auto it = hosts.find(channel);
+    return it == hosts.end() ? std::string() : it->second;
+}
+
+std::vector<std::string> enabled_channels(const Config& config) {
+    std::vector<std::string> names;
+    for (const auto& [name, channel] : config.channels) {
+        if (channel.enabled) {
+            names.push_back(name);
+        }
+    }
+    return names;
+}
+
+const std::vector<std::pair<std::string, std::string>>& channel_common_settings() {
+    static const std::vector<std::pair<std::string, std::string>> keys = {
+        {"enabled", "true or false (default true once any setting is given)"},
+        {"base_url", "provider API (default: the real provider host)"},
+        {"public_base_url", "URL the provider calls this gateway at (default: gateway's own)"},
+        {"rate_per_second", "calls per second to the provider, 0 = no limit (default 0)"},
+        {"timeout_ms", "time allowed for one call to the provider (default 15000)"},
+        {"max_attempts", "attempts per call, retrying errors, 429 and 5xx (default 4)"},
+        {"ca_file", "PEM file of CAs to trust instead of the system store (https)"},
+    };
+    return keys;
 }
 
 std::map<std::string, std::string> teller_environment() {

@@ -53,6 +53,7 @@ struct Script {
     std::string locale = "en";
     std::string channel = "webchat";
     std::string sender = "demo-user";
+    bool signed_in = true;  ///< a web chat customer whose token the gateway checked
     std::vector<ScriptTurn> turns;
 };
 
@@ -96,6 +97,9 @@ std::vector<Script> load_scripts(const fs::path& path) {
         }
         if (c["sender"]) {
             s.sender = c["sender"].as<std::string>();
+        }
+        if (c["signed_in"]) {
+            s.signed_in = c["signed_in"].as<bool>();
         }
         for (const YAML::Node& t : c["turns"]) {
             ScriptTurn turn;
@@ -261,6 +265,9 @@ TEST_P(ConversationTest, RunsAsScripted) {
         in.sender = script.sender;
         in.text = turn.user;
         in.locale = script.locale;
+        if (script.signed_in && script.channel == "webchat") {
+            in.metadata = {{"customer_id", script.sender}, {"verified", true}};
+        }
         now_ms += 5'000;
         core::TurnOutput out = dialogue.run_turn(in, nlu, std::move(session), now_ms);
         session = std::move(out.session);

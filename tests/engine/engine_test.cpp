@@ -38,19 +38,27 @@ protected:
         engine_ = std::make_unique<Engine>(consumer_, producer_, store_, nlu_, host_, options);
     }
 
+    // Pushes a customer message. Web chat customers are signed in (the gateway checked their
+    // token) unless `signed_in_` is false; other channels say who they are by their sender.
     void push(const std::string& id, const std::string& text,
               const std::string& conversation = "webchat:alice",
               const std::string& gateway = "gateway-1") {
         InboundMessage m;
         m.id = id;
-        m.channel = "webchat";
+        m.channel = channel_;
         m.conversation = conversation;
         m.sender = "demo-user";
         m.text = text;
         m.reply_to = gateway;
         m.trace_id = "trace-" + id;
+        if (signed_in_ && channel_ == "webchat") {
+            m.metadata = {{"customer_id", "demo-1"}, {"verified", true}};
+        }
         consumer_.push(Record{"", conversation, to_json(m), {}});
     }
+
+    std::string channel_ = "webchat";
+    bool signed_in_ = true;
 
     // Sends one message, runs one poll and returns the replies to it.
     std::vector<OutboundMessage> say(const std::string& id, const std::string& text) {
@@ -211,6 +219,74 @@ TEST_F(EngineTest, BalanceAndActivationAnswerInChinese) {
     EXPECT_EQ(card_status("1195"), "active");
 }
 
+TEST_F(EngineTest, AnonymousWebChatCustomerIsAskedToSignInAndGetsNoData) {
+    signed_in_ = false;
+    auto balance = say("v1", "what's my balance");
+    ASSERT_EQ(balance.size(), 1u);
+    EXPECT_NE(balance[0].text.find("please sign in"), std::string::npos) << balance[0].text;
+    EXPECT_EQ(balance[0].text.find("2530"), std::string::npos);
+    EXPECT_TRUE(events(DialogueEventType::skill_invoked).empty());
+
+    auto lost = say("v2", "I lost my card");
+    EXPECT_NE(lost[0].text.find("please sign in"), std::string::npos);
+    EXPECT_TRUE(session().at("skill").is_null());
+}
+
+TEST_F(EngineTest, SmsCustomerIsVerifiedByAOneTimeCodeAndTheRequestThenRuns) {
+    channel_ = "sms";
+    auto asked = say("o1", "what's my balance");
+    ASSERT_EQ(asked.size(), 1u);
+    EXPECT_NE(asked[0].text.find("one-time code"), std::string::npos) << asked[0].text;
+    EXPECT_EQ(asked[0].text.find("2530"), std::string::npos);
+
+    auto wrong = say("o2", "111111");
+    ASSERT_EQ(wrong.size(), 1u);
+    EXPECT_NE(wrong[0].text.find("isn't right"), std::string::npos);
+
+    // The demo bank's code (deploy/demo-bank.json) unlocks the held request.
+    auto ok = say("o3", "246 810");
+    ASSERT_EQ(ok.size(), 2u);
+    EXPECT_NE(ok[0].text.find("verified"), std::string::npos);
+    EXPECT_NE(ok[1].text.find("2530.75"), std::string::npos) << ok[1].text;
+
+    // Verified for the rest of the session: no second code.
+    auto again = say("o4", "what's my balance");
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_NE(again[0].text.find("2530.75"), std::string::npos);
+}
+
+TEST_F(EngineTest, ThreeWrongCodesStopTheStepUp) {
+    channel_ = "sms";
+    say("w1", "I lost my card");
+    say("w2", "000000");
+    say("w3", "000001");
+    auto locked = say("w4", "000002");
+    ASSERT_EQ(locked.size(), 1u);
+    EXPECT_NE(locked[0].text.find("too many times"), std::string::npos) << locked[0].text;
+    say("w5", "246810");  // no request is waiting any more
+    EXPECT_EQ(card_status("4821"), "active");
+    EXPECT_TRUE(session().at("skill").is_null());
+}
+
+TEST_F(EngineTest, AnInterruptingTaskPausesTheFlowWhichResumesAfterwards) {
+    auto which = say("d1", "I lost my card");
+    ASSERT_FALSE(which.empty());
+    // A clear question for another skill mid-flow: loans answers, then the card question
+    // comes back.
+    auto loans = say("d2", "loan products");
+    ASSERT_GE(loans.size(), 2u);
+    EXPECT_NE(loans[0].text.find("personal loan"), std::string::npos) << loans[0].text;
+    EXPECT_NE(loans.back().text.find("Back to where we were"), std::string::npos)
+        << loans.back().text;
+    EXPECT_EQ(loans.back().quick_replies.size(), which[0].quick_replies.size());
+    EXPECT_EQ(session().at("skill").as_string(), "cards");
+
+    // The resumed flow takes the answer to its question.
+    auto confirm = say("d3", "4821");
+    ASSERT_FALSE(confirm.empty());
+    EXPECT_NE(confirm[0].text.find("Shall I block"), std::string::npos) << confirm[0].text;
+}
+
 TEST_F(EngineTest, CancelStopsAFlowMidway) {
     say("m1", "I lost my card");
     auto cancelled = say("m2", "cancel");
@@ -331,23 +407,6 @@ TEST(ReplyLocaleTest, TextDecidesAndAnyChineseTagFallsBackToChinese) {
     EXPECT_EQ(reply_locale("4821", "en-US"), "en");
     EXPECT_EQ(reply_locale("4821", "fr"), "en");
     EXPECT_EQ(reply_locale("4821", ""), "en");
-}
-
-TEST_F(EngineTest, ClearRequestForAnotherSkillEndsTheCurrentFlow) {
-    auto ask = say("m1", "I lost my card");
-    ASSERT_EQ(ask.size(), 1u);
-
-    // Mid-flow, a confident loans request starts the loans skill; nothing was blocked.
-    auto loans = say("m2", "loan products please");
-    ASSERT_FALSE(loans.empty());
-    EXPECT_NE(loans[0].text.find("loan"), std::string::npos) << loans[0].text;
-    EXPECT_FALSE(session().at("skill").is_string() && session().at("skill").as_string() == "cards");
-    EXPECT_EQ(card_status("4821"), "active");
-
-    // The card flow is over: its question is not pending any more.
-    auto after = say("m3", "4821");
-    ASSERT_FALSE(after.empty());
-    EXPECT_EQ(after[0].text.find("Shall I block"), std::string::npos) << after[0].text;
 }
 
 TEST_F(EngineTest, LowConfidenceYesNeverConfirmsABlock) {

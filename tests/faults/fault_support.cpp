@@ -40,8 +40,8 @@ core::KafkaConfig reader_config(core::KafkaConfig config) {
 }  // namespace
 
 FaultCluster::FaultCluster(int partitions) : mock_(1), brokers_(mock_.bootstrap_servers()) {
-    for (std::string_view topic :
-         {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic, core::kDlqTopic}) {
+    for (std::string_view topic : {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic,
+                                   core::kDlqTopic, core::kCrmTopic}) {
         mock_.create_topic(std::string(topic), partitions);
     }
 }

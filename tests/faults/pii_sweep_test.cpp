@@ -69,8 +69,8 @@ TEST(PiiSweepTest, SeededPersonalDataAppearsMaskedOnEveryTopicAndInTheTraceLog) 
 
     // Everything the system wrote: four topics and the process's own output.
     std::vector<std::pair<std::string, std::string>> places;
-    for (std::string_view topic :
-         {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic, core::kDlqTopic}) {
+    for (std::string_view topic : {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic,
+                                   core::kDlqTopic, core::kCrmTopic}) {
         std::string all;
         auto records = read_topic(cluster.config("faults-pii"), std::string(topic));
         for (const core::Record& r : records) {

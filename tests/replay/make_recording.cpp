@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
 
     TellerProcess teller(
         teller::testing::teller_binary(),
-        {"run", "--port", "0", "--model", model, "--skill", skill, "--backend-data", backend});
+        {"run", "--port", "0", "--model", model, "--skill", skill, "--backend-data", backend,
+         "--flows-dir", TELLER_SOURCE_DIR "/tests/replay/no-flows"});
     if (!teller.start(90s) || teller.kafka_bootstrap().empty()) {
         std::cerr << "teller run did not start:\n" << teller.log();
         return 1;

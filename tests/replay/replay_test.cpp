@@ -20,6 +20,10 @@
 
 namespace teller::testing {
 namespace {
+
+// The recorded bot is the cards skill alone: no YAML flows (a folder that does not exist), so
+// flows added to the tree later do not change the model the recording is replayed with.
+constexpr const char* kNoFlows = TELLER_SOURCE_DIR "/tests/replay/no-flows";
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -283,11 +287,12 @@ protected:
         options_->model = (*dir_ / "intent.model").string();
         options_->skills = {std::string(TELLER_BINARY_DIR) + "/skills/teller_skill_cards.so"};
         options_->backend_data = std::string(TELLER_SOURCE_DIR) + "/deploy/demo-bank.json";
+        options_->extra_args = {"--flows-dir", kNoFlows};
 
         // Training is seeded: the same skills give the model the recording was made with.
-        TellerProcess train(teller_binary(),
-                            {"train", "--output", options_->model, "--skill",
-                             options_->skills.front(), "--backend-data", options_->backend_data});
+        TellerProcess train(teller_binary(), {"train", "--output", options_->model, "--skill",
+                                              options_->skills.front(), "--backend-data",
+                                              options_->backend_data, "--flows-dir", kNoFlows});
         ASSERT_EQ(train.run_to_completion(5min), 0) << train.log();
     }
 
@@ -385,7 +390,7 @@ TEST_F(ReplayTest, ChangedRepliesAreReportedForExactlyThoseTurns) {
 TEST_F(ReplayTest, GoldenFileWrittenByReplayIsMatchedByTheNextReplay) {
     const fs::path golden = *dir_ / "golden.jsonl";
     ReplayTestOptions write = *options_;
-    write.extra_args = {"--write-golden", golden.string()};
+    write.extra_args.insert(write.extra_args.end(), {"--write-golden", golden.string()});
     ASSERT_EQ(run_replay(kRecording, write).exit_status, 0);
     std::vector<core::Record> output = core::read_recording(golden.string());
     ASSERT_FALSE(output.empty());

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
@@ -23,12 +24,47 @@ struct ChatClient::Impl {
     bool open = false;
 };
 
-ChatClient::ChatClient(int port, std::string host) : impl_(std::make_unique<Impl>()) {
+namespace {
+
+// The token the gateway wrote into its page's teller-token meta element ("" when none): what a
+// browser that loads the page signs in with.
+std::string page_token(asio::io_context& io, const std::string& host, int port) {
+    namespace http = beast::http;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.connect(resolver.resolve(host, std::to_string(port)));
+    http::request<http::empty_body> request{http::verb::get, "/", 11};
+    request.set(http::field::host, host + ":" + std::to_string(port));
+    http::write(stream, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response);
+    beast::error_code ec;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    const std::string marker = R"(<meta name="teller-token" content=")";
+    const std::string& page = response.body();
+    auto at = page.find(marker);
+    if (at == std::string::npos) {
+        return {};
+    }
+    at += marker.size();
+    return page.substr(at, page.find('"', at) - at);
+}
+
+}  // namespace
+
+ChatClient::ChatClient(int port, std::string host, bool sign_in) : impl_(std::make_unique<Impl>()) {
+    std::string target = "/ws";
+    if (sign_in) {
+        if (std::string token = page_token(impl_->io, host, port); !token.empty()) {
+            target += "?token=" + token;  // base64url and '.': nothing to escape
+        }
+    }
     asio::ip::tcp::resolver resolver(impl_->io);
     auto endpoints = resolver.resolve(host, std::to_string(port));
     beast::get_lowest_layer(impl_->ws).connect(endpoints);
     impl_->ws.read_message_max(8 * 1024 * 1024);
-    impl_->ws.handshake(host + ":" + std::to_string(port), "/ws");
+    impl_->ws.handshake(host + ":" + std::to_string(port), target);
     impl_->open = true;
 }
 

@@ -13,8 +13,10 @@ namespace teller::testing {
 /// One web chat connection to a gateway on 127.0.0.1. Not thread-safe.
 class ChatClient {
 public:
-    /// Connects and completes the WebSocket handshake; throws std::runtime_error on failure.
-    explicit ChatClient(int port, std::string host = "127.0.0.1");
+    /// Connects and completes the WebSocket handshake; throws on failure. With `sign_in` it
+    /// first loads the gateway's page, as a browser would, and connects with the token the page
+    /// carries (the demo sign-in of `teller run`); a page without one connects anonymously.
+    explicit ChatClient(int port, std::string host = "127.0.0.1", bool sign_in = true);
     ~ChatClient();
     ChatClient(const ChatClient&) = delete;
     ChatClient& operator=(const ChatClient&) = delete;

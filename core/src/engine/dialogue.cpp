@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "teller/core/log.hpp"
+#include "teller/nlg/responder.hpp"
 
 namespace teller::core {
 namespace json = boost::json;
@@ -50,6 +51,20 @@ constexpr Text kClarify{"Sorry, I'm not sure I understood. Did you mean one of t
                         "抱歉，我没有完全理解。您是想办理以下哪一项？"};
 constexpr Text kNotUnderstood{"Sorry, I didn't understand that. Could you say it another way?",
                               "抱歉，我没有理解。您能换个说法吗？"};
+constexpr Text kSignIn{
+    "To see or change your accounts and cards I need to know it's you: please sign in to "
+    "online banking and open the chat from there.",
+    "查看或办理账户、银行卡业务需要先验证身份：请登录网上银行后从那里打开在线客服。"};
+constexpr Text kCodeSent{
+    "For your security I've sent a one-time code to your registered phone. Please type it here.",
+    "为了您的账户安全，我们已向您的预留手机发送一次性验证码，请在这里输入。"};
+constexpr Text kCodeWrong{"That code isn't right. Please check it and type it again.",
+                          "验证码不正确，请核对后重新输入。"};
+constexpr Text kCodeLocked{
+    "That code was wrong too many times, so I've stopped. Type \"agent\" to talk to a person.",
+    "验证码错误次数过多，本次操作已停止。输入“人工”可转接客服。"};
+constexpr Text kVerified{"Thank you, you're verified.", "谢谢，身份验证已通过。"};
+constexpr Text kResume{"Back to where we were: ", "回到刚才的事项："};
 constexpr Text kApology{
     "Sorry, something went wrong on our side. Please try again in a moment, or type \"agent\" "
     "to talk to a person.",
@@ -105,7 +120,9 @@ public:
     TurnBuilder(const InboundMessage& in, std::string locale, std::int64_t now)
         : in_(in), locale_(std::move(locale)), now_(now) {}
 
-    void reply(std::string_view text, std::vector<Choice> quick_replies = {}) {
+    // `nlg` (which act, template or generator, which article) goes into the bot_uttered event.
+    void reply(std::string_view text, std::vector<Choice> quick_replies = {},
+               json::object nlg = {}) {
         OutboundMessage m;
         m.conversation = in_.conversation;
         m.channel = in_.channel;
@@ -118,8 +135,11 @@ public:
         m.created_at_ms = now_;
         m.trace_id = in_.trace_id;
         m.sequence = static_cast<std::uint32_t>(out.replies.size());
-        event(DialogueEventType::bot_uttered,
-              {{"text", mask_personal_data(text)}, {"sequence", m.sequence}});
+        json::object data{{"text", mask_personal_data(text)}, {"sequence", m.sequence}};
+        if (!nlg.empty()) {
+            data["nlg"] = std::move(nlg);
+        }
+        event(DialogueEventType::bot_uttered, std::move(data));
         out.replies.push_back(std::move(m));
     }
 
@@ -155,6 +175,32 @@ json::value masked(const json::value& v) {
         return a;
     }
     return v;
+}
+
+// Channels whose sender is a phone number the bank can send a one-time code to.
+bool phone_channel(std::string_view channel) {
+    return channel == "sms" || channel == "whatsapp";
+}
+
+// A one-time code as customers type it: 4 to 8 ASCII digits, spaces allowed.
+std::optional<std::string> typed_code(std::string_view text) {
+    std::string digits;
+    for (char c : text) {
+        if (c >= '0' && c <= '9') {
+            digits.push_back(c);
+        } else if (c != ' ') {
+            return std::nullopt;
+        }
+    }
+    if (digits.size() < 4 || digits.size() > 8) {
+        return std::nullopt;
+    }
+    return digits;
+}
+
+bool flag_at(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && v->is_bool() && v->as_bool();
 }
 
 }  // namespace
@@ -244,6 +290,23 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
     }
     session["locale"] = locale;
 
+    // Who the customer is: a gateway that checked a signed web chat token says so in the
+    // metadata; a one-time code checked earlier in this session is kept in the session.
+    if (flag_at(in.metadata, "verified")) {
+        const json::value* id = in.metadata.if_contains("customer_id");
+        if (id != nullptr && id->is_string() && !id->as_string().empty()) {
+            session["customer"] = json::object{{"id", *id}, {"verified", true}, {"via", "token"}};
+        }
+    }
+    std::string customer_id = in.sender;
+    bool verified = false;
+    if (const json::value* c = session.if_contains("customer"); c && c->is_object()) {
+        if (const json::value* id = c->as_object().if_contains("id"); id && id->is_string()) {
+            customer_id = std::string(id->as_string());
+        }
+        verified = flag_at(c->as_object(), "verified");
+    }
+
     // Intent: an anywhere keyword, then a tapped "/intent" payload, then the model's best.
     std::string intent;
     float confidence = 0.0f;
@@ -278,32 +341,99 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
     auto end_skill = [&session] {
         session["skill"] = nullptr;
         session["state"] = nullptr;
+        session.erase("prompt");
+        session.erase("skill_intent");
     };
     bool confident = certain || confidence >= options_.confidence_threshold;
 
+    // The dialogue's own replies: the responder's template for `act` when there is one, else
+    // the built-in text.
+    const nlg::Responder* nlg = options_.responder;
+    std::int64_t turn_number = 0;
+    if (const json::value* t = session.if_contains("turns"); t && t->is_int64()) {
+        turn_number = t->as_int64();
+    }
+    const nlg::ReplyContext reply_context{locale, in.channel, in.conversation, turn_number, ""};
+    auto phrase = [&](std::string_view act, const Text& fallback) -> std::string {
+        if (nlg != nullptr) {
+            if (auto r = nlg->render(act, {}, reply_context)) {
+                return r->text;
+            }
+        }
+        return std::string(fallback.in(locale));
+    };
+    auto say = [&](std::string_view act, const Text& fallback, std::vector<Choice> choices = {}) {
+        json::object info;
+        if (nlg != nullptr) {
+            info = {{"act", act}};
+        }
+        turn.reply(phrase(act, fallback), std::move(choices), std::move(info));
+    };
+
+    // TODO(teller): the FAQ is not asked while a skill's flow is active (the flow gets every
+    // turn), so "what are your opening hours?" in the middle of a card activation is answered
+    // by the flow's re-prompt, not by the knowledge base.
+    // Asks the knowledge base. An article above the threshold is answered verbatim; below it,
+    // when `unknown_offers_agent`, the bot says it does not know and offers a person. Returns
+    // whether the turn was answered.
+    std::optional<nlg::FaqDecision> faq_decision;
+    auto answer_from_faq = [&](bool unknown_offers_agent) -> bool {
+        bool first = !faq_decision.has_value();
+        if (first && nlg != nullptr) {
+            faq_decision = nlg->ask_faq(in.text, locale);
+        }
+        const std::optional<nlg::FaqDecision>& d = faq_decision;
+        if (!d) {
+            return false;
+        }
+        if (first) {
+            turn.event(DialogueEventType::skill_invoked, {{"skill", "faq"},
+                                                          {"intent", intent},
+                                                          {"article", d->article},
+                                                          {"score", d->score},
+                                                          {"answered", d->answered}});
+        }
+        if (d->answered) {
+            turn.reply(d->answer, {},
+                       {{"source", "faq"}, {"article", d->article}, {"score", d->score}});
+            return true;
+        }
+        if (!unknown_offers_agent) {
+            return false;
+        }
+        std::vector<Choice> agent{{phrase(nlg::act::offer_agent, kHandoff),
+                                   "/" + std::string(system_intent::human_agent)}};
+        say(nlg::act::faq_unknown, kOutOfScope, std::move(agent));
+        return true;
+    };
+
+    // What a skill is asked: this turn's text, intent and entities, or those of a request held
+    // back until the customer was verified.
+    std::string skill_text = in.text;
+    std::string skill_intent = confident ? intent : std::string();
+    json::array skill_entities;
+    for (const Entity& e : nlu.entities) {
+        skill_entities.push_back(
+            json::object{{"type", e.type}, {"value", e.value}, {"text", e.text}});
+    }
+
     // Runs a skill for this turn and applies its response.
     auto run_skill = [&](const std::string& skill) {
-        json::array request_entities;
-        for (const Entity& e : nlu.entities) {
-            request_entities.push_back(
-                json::object{{"type", e.type}, {"value", e.value}, {"text", e.text}});
-        }
+        bool starting =
+            active_skill != skill || !session.contains("state") || session.at("state").is_null();
         json::value state = session.contains("state") ? session.at("state") : json::value();
         json::object request{
             {"conversation", in.conversation},
             {"channel", in.channel},
             {"locale", locale},
-            {"text", in.text},
+            {"text", skill_text},
             // Below the threshold the skill gets no intent name, only the text: a guess must
             // never confirm an action (a "?" once blocked a card as a low-confidence "affirm").
-            {"intent", json::object{{"name", confident ? intent : std::string()},
-                                    {"confidence", confidence}}},
-            {"entities", request_entities},
+            {"intent", json::object{{"name", skill_intent}, {"confidence", confidence}}},
+            {"entities", skill_entities},
             {"state", state},
             {"slots", session.contains("slots") ? session.at("slots") : json::object{}},
-            // TODO(teller): customers are never verified yet (no signed web-chat token or
-            // one-time code step-up), so sensitive skills run for unverified customers.
-            {"customer", json::object{{"id", in.sender}, {"verified", false}}},
+            {"customer", json::object{{"id", customer_id}, {"verified", verified}}},
         };
         turn.event(DialogueEventType::skill_invoked, {{"skill", skill}, {"intent", intent}});
 
@@ -312,11 +442,12 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
             turn.event(DialogueEventType::error, {{"code", response.error().value()},
                                                   {"error", response.error().message()},
                                                   {"skill", skill}});
-            turn.reply(kApology.in(locale));
+            say(nlg::act::apology, kApology);
             end_skill();
             return;
         }
         const json::object& r = *response;
+        std::size_t first_reply = turn.out.replies.size();
         if (const json::value* replies = r.if_contains("replies")) {
             for (const json::value& reply : replies->as_array()) {
                 const json::object& o = reply.as_object();
@@ -325,6 +456,23 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
                     for (const json::value& q : qr->as_array()) {
                         choices.push_back({std::string(q.at("title").as_string()),
                                            std::string(q.at("payload").as_string())});
+                    }
+                }
+                // A reply may carry an act and slots for the templates; its text is the fallback.
+                const json::value* act = o.if_contains("act");
+                if (nlg != nullptr && act != nullptr && act->is_string()) {
+                    const json::value* slots = o.if_contains("slots");
+                    nlg::ReplyContext context = reply_context;
+                    context.skill = skill;
+                    auto r = nlg->render(
+                        act->as_string(),
+                        slots && slots->is_object() ? slots->as_object() : json::object{}, context);
+                    if (r) {
+                        turn.reply(r->text, std::move(choices),
+                                   {{"act", act->as_string()},
+                                    {"source", r->source},
+                                    {"guard", r->guard}});
+                        continue;
                     }
                 }
                 turn.reply(o.at("text").as_string(), std::move(choices));
@@ -356,6 +504,20 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         if (next != nullptr && next->is_object()) {
             session["skill"] = skill;
             session["state"] = *next;
+            if (starting) {
+                session["skill_intent"] = skill_intent;
+            }
+            // The question the flow now waits on, to ask again if it is resumed later.
+            json::array prompt;
+            for (std::size_t i = first_reply; i < turn.out.replies.size(); ++i) {
+                json::array choices;
+                for (const Choice& c : turn.out.replies[i].quick_replies) {
+                    choices.push_back(json::object{{"title", c.title}, {"payload", c.payload}});
+                }
+                prompt.push_back(json::object{{"text", turn.out.replies[i].text},
+                                              {"choices", std::move(choices)}});
+            }
+            session["prompt"] = std::move(prompt);
         } else {
             end_skill();
         }
@@ -367,10 +529,116 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         }
     };
 
+    // Sensitive intents need a verified customer: anyone else gets the step-up instead. On a
+    // phone channel that is a one-time code (the request waits in the session until the code
+    // is typed); elsewhere the customer must sign in (a signed web chat token).
+    auto needs_step_up = [&](const IntentInfo* i) {
+        return options_.require_verification && i != nullptr && i->requires_verification &&
+               !verified;
+    };
+    auto step_up = [&](const IntentInfo& i) {
+        turn.event(DialogueEventType::skill_event, {{"type", "verification_required"},
+                                                    {"skill", "dialogue"},
+                                                    {"intent", i.name},
+                                                    {"channel", in.channel}});
+        if (!phone_channel(in.channel)) {
+            say("verify.sign_in", kSignIn);
+            return;
+        }
+        auto sent = skills_.backend().call("otp.send", {{"customer", customer_id}});
+        if (!sent || !sent->is_object() || !flag_at(sent->as_object(), "sent")) {
+            turn.event(DialogueEventType::error,
+                       {{"error", "the one-time code could not be sent"}, {"skill", "dialogue"}});
+            say(nlg::act::apology, kApology);
+            return;
+        }
+        session["pending"] = json::object{{"skill", i.skill},
+                                          {"intent", i.name},
+                                          {"text", in.text},
+                                          {"entities", skill_entities},
+                                          {"attempts", 0}};
+        say("verify.code_sent", kCodeSent);
+    };
+    // Pauses the active flow so that it resumes once the interrupting one is over.
+    auto pause_active = [&] {
+        constexpr std::size_t kMaxPaused = 3;
+        json::value& paused_value = session["paused"];
+        if (!paused_value.is_array()) {
+            paused_value = json::array{};
+        }
+        json::array& paused = paused_value.as_array();
+        std::string started_by;
+        if (const json::value* si = session.if_contains("skill_intent"); si && si->is_string()) {
+            started_by = std::string(si->as_string());
+        }
+        paused.push_back(json::object{
+            {"skill", active_skill},
+            {"state", session.contains("state") ? session.at("state") : json::value()},
+            {"prompt", session.contains("prompt") ? session.at("prompt") : json::array{}},
+            {"skill_intent", started_by}});
+        while (paused.size() > kMaxPaused) {
+            paused.erase(paused.begin());
+        }
+    };
+
+    // A one-time code the customer was asked for: check it, then run the request it unlocks.
+    bool answered_by_code = false;
+    if (const json::value* p = session.if_contains("pending"); p && p->is_object()) {
+        json::object pending = p->as_object();
+        session.erase("pending");
+        if (auto code = typed_code(in.text)) {
+            answered_by_code = true;
+            auto checked =
+                skills_.backend().call("otp.verify", {{"customer", customer_id}, {"code", *code}});
+            bool ok = checked && checked->is_object() && flag_at(checked->as_object(), "verified");
+            if (ok) {
+                session["customer"] =
+                    json::object{{"id", customer_id}, {"verified", true}, {"via", "otp"}};
+                verified = true;
+                turn.event(DialogueEventType::skill_event,
+                           {{"type", "customer_verified"}, {"skill", "dialogue"}, {"via", "otp"}});
+                say("verify.ok", kVerified);
+                const json::value* t = pending.if_contains("text");
+                const json::value* i = pending.if_contains("intent");
+                const json::value* s = pending.if_contains("skill");
+                const json::value* e = pending.if_contains("entities");
+                skill_text = t && t->is_string() ? std::string(t->as_string()) : std::string();
+                skill_intent = i && i->is_string() ? std::string(i->as_string()) : std::string();
+                skill_entities = e && e->is_array() ? e->as_array() : json::array{};
+                if (s && s->is_string() && skills_.find_intent(skill_intent) != nullptr) {
+                    run_skill(std::string(s->as_string()));
+                }
+            } else {
+                std::int64_t attempts = 1;
+                if (const json::value* a = pending.if_contains("attempts"); a && a->is_int64()) {
+                    attempts += a->as_int64();
+                }
+                turn.event(DialogueEventType::skill_event, {{"type", "verification_failed"},
+                                                            {"skill", "dialogue"},
+                                                            {"attempts", attempts}});
+                constexpr std::int64_t kMaxCodeAttempts = 3;
+                if (attempts >= kMaxCodeAttempts) {
+                    say("verify.locked", kCodeLocked);
+                } else {
+                    pending["attempts"] = attempts;
+                    session["pending"] = std::move(pending);
+                    say("verify.code_wrong", kCodeWrong);
+                }
+            }
+        }
+        // Anything else: the customer moved on, and the held request is dropped.
+    }
+
     // Decide what answers this turn.
     const IntentInfo* info = skills_.find_intent(intent);
-    if (confident && intent == system_intent::cancel) {
-        turn.reply(active_skill.empty() ? kNothingToCancel.in(locale) : kCancelled.in(locale));
+    if (answered_by_code) {
+        // The code was checked above.
+    } else if (confident && intent == system_intent::cancel) {
+        if (active_skill.empty()) {
+            say(nlg::act::nothing_to_cancel, kNothingToCancel);
+        } else {
+            say(nlg::act::cancelled, kCancelled);
+        }
         end_skill();
     } else if (confident && intent == system_intent::human_agent) {
         // TODO(teller): nothing routes the conversation to a person yet (no agent desk
@@ -378,17 +646,24 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         // the bot.
         turn.event(DialogueEventType::handoff_requested,
                    {{"reason", "customer_request"}, {"skill", active_skill}});
-        turn.reply(kHandoff.in(locale));
+        say(nlg::act::handoff, kHandoff);
         session["handoff"] = true;
+        session.erase("paused");
         end_skill();
     } else if (!active_skill.empty() && switches_skill(info, active_skill, confidence)) {
-        // A clear request for another skill's task ends the current flow (nothing it was
-        // about to do is done) and starts the new one.
-        // TODO(teller): the first flow is dropped, not resumed afterwards ("digression").
+        // A clear request for another skill's task interrupts the current flow ("digression"):
+        // it is paused, the new task runs, and the paused one resumes when that is over.
+        pause_active();
         end_skill();
-        run_skill(info->skill);
+        if (needs_step_up(info)) {
+            step_up(*info);
+        } else {
+            run_skill(info->skill);
+        }
     } else if (!active_skill.empty()) {
         run_skill(active_skill);
+    } else if (!confident && answer_from_faq(false)) {
+        // A question the knowledge base answers with confidence.
     } else if (!confident) {
         // Never guess: offer the two best skill intents as buttons ("yes" or "thanks" would
         // not help someone who was not understood).
@@ -401,20 +676,69 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
             }
         }
         // The prompt is chosen before `choices` is moved into the call.
-        const Text& prompt = choices.empty() ? kNotUnderstood : kClarify;
-        turn.reply(prompt.in(locale), std::move(choices));
+        if (choices.empty() && answer_from_faq(true)) {
+            // Nothing to offer from the model: the knowledge base said it does not know.
+        } else if (choices.empty()) {
+            say(nlg::act::not_understood, kNotUnderstood);
+        } else {
+            say(nlg::act::clarify, kClarify, std::move(choices));
+        }
+    } else if (info != nullptr && !info->skill.empty() && needs_step_up(info)) {
+        step_up(*info);
     } else if (info != nullptr && !info->skill.empty()) {
         run_skill(info->skill);
     } else if (intent == system_intent::greet) {
-        turn.reply(kGreet.in(locale));
+        say(nlg::act::greet, kGreet);
     } else if (intent == system_intent::goodbye) {
-        turn.reply(kGoodbye.in(locale));
+        say(nlg::act::goodbye, kGoodbye);
     } else if (intent == system_intent::thanks) {
-        turn.reply(kThanks.in(locale));
+        say(nlg::act::thanks, kThanks);
     } else if (intent == system_intent::affirm || intent == system_intent::deny) {
-        turn.reply(kNothingToConfirm.in(locale));
+        say(nlg::act::nothing_to_confirm, kNothingToConfirm);
+    } else if (answer_from_faq(true)) {
+        // out_of_scope (or a `faq` intent): the knowledge base answered or offered a person.
     } else {
-        turn.reply(kOutOfScope.in(locale));
+        say(nlg::act::out_of_scope, kOutOfScope);
+    }
+
+    // A paused flow resumes once nothing else holds the conversation: its question is asked
+    // again.
+    bool idle = !session.contains("skill") || session.at("skill").is_null();
+    bool waiting_for_code = session.contains("pending");
+    if (const json::value* p = session.if_contains("paused");
+        idle && !waiting_for_code && p && p->is_array() && !p->as_array().empty()) {
+        json::array paused = p->as_array();
+        json::object resumed = paused.back().as_object();
+        paused.pop_back();
+        session["paused"] = std::move(paused);
+        session["skill"] = resumed["skill"];
+        session["state"] = resumed["state"];
+        session["prompt"] = resumed["prompt"];
+        session["skill_intent"] = resumed["skill_intent"];
+        std::string title;
+        if (const json::value* si = resumed.if_contains("skill_intent");
+            si && si->is_string() && !si->as_string().empty()) {
+            title = skills_.intent_title(si->as_string(), locale);
+        }
+        turn.event(DialogueEventType::skill_event,
+                   {{"type", "flow_resumed"}, {"skill", resumed["skill"]}});
+        bool first = true;
+        for (const json::value& r : resumed["prompt"].as_array()) {
+            const json::object& o = r.as_object();
+            std::vector<Choice> choices;
+            if (const json::value* cs = o.if_contains("choices"); cs && cs->is_array()) {
+                for (const json::value& c : cs->as_array()) {
+                    choices.push_back({std::string(c.at("title").as_string()),
+                                       std::string(c.at("payload").as_string())});
+                }
+            }
+            std::string text(o.at("text").as_string());
+            if (first) {
+                text = std::string(kResume.in(locale)) + (title.empty() ? "" : title + ". ") + text;
+                first = false;
+            }
+            turn.reply(text, std::move(choices));
+        }
     }
 
     // Remember this inbound id and its replies so a redelivery is answered identically.

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include "engine/route_memory.hpp"
 #include "teller/core/log.hpp"
 #include "util/base64.hpp"
 
@@ -245,6 +246,7 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
 
         // Publish the replies (and, for a new turn, its events).
         const std::vector<OutboundMessage>& replies = replay ? *replay : turn->replies;
+        detail::remember_route(store_, in, replies, now_ms());  // for notifications
         for (const OutboundMessage& m : replies) {
             Record out{options_.outbound_topic, m.conversation, to_json(m), {}};
             out.headers.push_back({"schema", "teller.outbound.v1"});

@@ -14,13 +14,24 @@
 #include "teller/core/nlu.hpp"
 #include "teller/core/skill_host.hpp"
 
+namespace teller::nlg {
+class Responder;
+}  // namespace teller::nlg
+
 namespace teller::core {
 
 struct DialogueOptions {
     /// Below this top-intent confidence the bot asks which of the two best intents was meant.
     float confidence_threshold = 0.5f;
+    /// Intents marked "verified" in their manifest run only for a verified customer (a signed
+    /// web chat token, or a one-time code on SMS and WhatsApp); anyone else gets the step-up.
+    /// Off only for demos and tests that hold no real customer data.
+    bool require_verification = true;
     /// How many processed inbound ids (with their replies) a session remembers for redelivery.
     std::size_t recent_limit = 20;
+    /// Templates and FAQ answers (nlg/responder.hpp); must outlive the manager. Without one the
+    /// built-in English and Chinese texts are used and no FAQ is asked.
+    const nlg::Responder* responder = nullptr;
 };
 
 /// What one turn produces. `session` replaces the session passed in.

@@ -23,6 +23,8 @@ inline constexpr std::string_view kInboundTopic = "teller.inbound";
 inline constexpr std::string_view kOutboundTopic = "teller.outbound";
 inline constexpr std::string_view kEventsTopic = "teller.events";
 inline constexpr std::string_view kDlqTopic = "teller.dlq";
+/// Proactive notifications from the bank's CRM, read by NotificationRelay (notifications.hpp).
+inline constexpr std::string_view kCrmTopic = "teller.crm";
 
 /// A customer's message as a channel adapter normalised it. Key on Kafka: `conversation`.
 struct InboundMessage {

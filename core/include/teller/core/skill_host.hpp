@@ -80,6 +80,9 @@ public:
     Result<std::size_t> load_directory(const std::filesystem::path& directory,
                                        const boost::json::object& config = {});
 
+    /// The backend the skills call; the dialogue uses it for the one-time-code step-up.
+    Backend& backend() const noexcept { return backend_; }
+
     /// One "file: problem" line per failed load, oldest first.
     const std::vector<std::string>& load_errors() const noexcept { return load_errors_; }
 
