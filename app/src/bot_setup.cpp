@@ -7,7 +7,10 @@
 
 #include <boost/json.hpp>
 
+#include "teller/core/flows.hpp"
+#include "teller/core/http_backend.hpp"
 #include "teller/core/log.hpp"
+#include "teller/nlu/training_data.hpp"
 
 namespace teller::app {
 namespace fs = std::filesystem;
@@ -54,6 +57,33 @@ fs::path backend_data(const core::Config& config) {
                            exe / "../share/teller/demo-bank.json"});
 }
 
+fs::path flows_dir(const core::Config& config) {
+    if (!config.flows_dir.empty()) {
+        return config.flows_dir;
+    }
+    fs::path exe = executable_dir();
+    return first_existing({"flows", exe / "../flows", exe / "../share/teller/flows"});
+}
+
+// The HTTP backend when a URL is configured, else the demo bank file.
+std::unique_ptr<core::Backend> open_backend(const core::Config& config) {
+    if (!config.backend_url.empty()) {
+        core::HttpBackendOptions options;
+        options.base_url = config.backend_url;
+        options.bearer_token = config.backend_token;
+        options.timeout = std::chrono::milliseconds(config.backend_timeout_ms);
+        options.ca_file = config.backend_ca_file.string();
+        auto backend = core::make_http_backend(std::move(options));
+        log().info("backend: HTTP",
+                   {{"url", config.backend_url}, {"timeout_ms", config.backend_timeout_ms}});
+        return backend;
+    }
+    fs::path data = backend_data(config);
+    auto backend = core::make_demo_backend(data.string());
+    log().info("backend: demo data", {{"file", data.string()}});
+    return backend;
+}
+
 }  // namespace
 
 std::vector<FlagSpec> config_flags() {
@@ -70,6 +100,8 @@ std::vector<FlagSpec> bot_flags() {
          true},
         {"skills-dir", "DIR", "folder of skill plugins (default: next to the executable)"},
         {"backend-data", "FILE", "demo bank data (default deploy/demo-bank.json)"},
+        {"backend-url", "URL", "the bank's backend over HTTP (default: the demo bank data)"},
+        {"flows-dir", "DIR", "folder of YAML flows (default flows/)"},
         {"threshold", "P", "confidence below which the bot asks instead of guessing (0.5)"},
     };
 }
@@ -103,6 +135,8 @@ core::Config load_config(const Args& args) {
         {"model", "TELLER_MODEL"},
         {"skills-dir", "TELLER_SKILLS_DIR"},
         {"backend-data", "TELLER_BACKEND_DATA"},
+        {"backend-url", "TELLER_BACKEND_URL"},
+        {"flows-dir", "TELLER_FLOWS_DIR"},
         {"threshold", "TELLER_CONFIDENCE_THRESHOLD"},
         {"host", "TELLER_HTTP_HOST"},
         {"port", "TELLER_HTTP_PORT"},
@@ -137,9 +171,7 @@ core::Config load_config(const Args& args) {
 
 Skills load_skills(const core::Config& config) {
     Skills s;
-    fs::path data = backend_data(config);
-    s.backend = core::make_demo_backend(data.string());
-    log().info("backend: demo data", {{"file", data.string()}});
+    s.backend = open_backend(config);
     s.host = std::make_unique<core::SkillHost>(*s.backend);
 
     std::string source;
@@ -168,6 +200,19 @@ Skills load_skills(const core::Config& config) {
                                        "pass --skills-dir or --skill")
                          : std::string("; see the messages above")));
     }
+    std::size_t reported = s.host->load_errors().size();
+    // The YAML flows run as one more skill; a flow file with a mistake stops the start.
+    fs::path flows = flows_dir(config);
+    if (const teller_skill_v1* table = core::flows_skill_table(flows)) {
+        if (s.host->load_builtin(table)) {
+            log().info("flows loaded", {{"dir", flows.string()}});
+        }
+    } else {
+        log().info("no flows", {{"dir", flows.string()}});
+    }
+    for (std::size_t i = reported; i < s.host->load_errors().size(); ++i) {
+        std::cerr << "teller: flows not loaded: " << s.host->load_errors()[i] << "\n";
+    }
     std::string names;
     for (const std::string& name : s.host->skills()) {
         names += (names.empty() ? "" : ",") + name;
@@ -179,7 +224,15 @@ Skills load_skills(const core::Config& config) {
 std::vector<nlu::LabeledUtterance> training_data(const core::SkillHost& host) {
     std::vector<nlu::LabeledUtterance> data;
     for (const core::TrainingExample& e : host.training_examples()) {
-        data.push_back({e.text, e.intent});
+        // Examples may carry inline entity annotations ("send [500](amount)"); the model
+        // learns from the plain text and the spans. `teller train` has already refused
+        // examples whose annotations are malformed.
+        nlu::AnnotatedExample parsed = nlu::parse_annotations(e.text);
+        if (parsed.ok()) {
+            data.push_back({parsed.text, e.intent, std::move(parsed.entities)});
+        } else {
+            data.push_back({e.text, e.intent, {}});
+        }
     }
     return data;
 }

@@ -1,4 +1,4 @@
-// The teller subcommands: run (gateway + engine in one process), engine, gateway, train, eval.
+// The teller subcommands: run (gateway + engine in one process), engine, gateway, kafka-dev.
 #include "commands.hpp"
 
 #include <unistd.h>
@@ -11,11 +11,15 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include <boost/json.hpp>
 
 #include "bot_setup.hpp"
+#include "channel_setup.hpp"
+#include "faq_commands.hpp"
+#include "tcp_relay.hpp"
 #include "teller/channels/gateway.hpp"
 #include "teller/channels/outbound_dispatcher.hpp"
 #include "teller/core/backend.hpp"
@@ -23,6 +27,7 @@
 #include "teller/core/engine.hpp"
 #include "teller/core/kafka.hpp"
 #include "teller/core/log.hpp"
+#include "teller/core/notifications.hpp"
 #include "teller/core/session_store.hpp"
 #include "teller/core/skill_host.hpp"
 #include "teller/nlu/intent_model.hpp"
@@ -56,13 +61,19 @@ std::vector<FlagSpec> gateway_flags() {
     };
 }
 
+// The gateway alone keeps channel state (SMS opt-outs, webhook dedupe) in the session store.
+std::vector<FlagSpec> gateway_store_flags() {
+    return {{"redis-url", "URL",
+             "Redis for channel state and webhook dedupe (default: in-memory store)"}};
+}
+
 std::string environment_help() {
     std::string text = "Environment (overrides the configuration file; flags override both):\n";
     for (const auto& [name, description] : core::config_environment_variables()) {
         text += "  " + name + std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') +
                 description + "\n";
     }
-    return text;
+    return text + "\n" + channel_settings_help();
 }
 
 core::KafkaConfig kafka_config(const std::string& brokers, const std::string& client_id) {
@@ -93,7 +104,8 @@ Kafka start_kafka(const core::Config& config) {
     auto ec =
         core::create_topics(kafka_config(k.brokers, "teller-admin"),
                             {std::string(core::kInboundTopic), std::string(core::kOutboundTopic),
-                             std::string(core::kEventsTopic), std::string(core::kDlqTopic)},
+                             std::string(core::kEventsTopic), std::string(core::kDlqTopic),
+                             std::string(core::kCrmTopic)},
                             config.inbound_partitions, std::chrono::seconds(10));
     if (ec) {
         throw Error("cannot create Teller's topics on " + k.brokers + ": " + ec.message(), true);
@@ -134,13 +146,20 @@ int wait_for_signal() {
 struct EngineParts {
     Skills skills;
     std::unique_ptr<nlu::IntentModel> model;
+    std::unique_ptr<nlg::Nlg> nlg;  // templates and FAQ answers; nullptr: built-in replies
     std::unique_ptr<core::SessionStore> store;
     std::unique_ptr<core::KafkaProducer> producer;
     std::unique_ptr<core::KafkaConsumer> consumer;
     std::unique_ptr<core::Engine> engine;
     std::jthread thread;
+    // Proactive CRM notifications (teller.crm) to each customer's last channel.
+    std::unique_ptr<core::KafkaConsumer> crm_consumer;
+    std::unique_ptr<core::NotificationRelay> relay;
 
     void stop() {
+        if (relay) {
+            relay->stop();
+        }
         if (thread.joinable()) {
             thread.request_stop();
             thread.join();
@@ -157,6 +176,7 @@ std::unique_ptr<EngineParts> prepare_engine(const core::Config& config) {
     auto parts = std::make_unique<EngineParts>();
     parts->skills = load_skills(config);
     parts->model = load_model(config, *parts->skills.host);
+    parts->nlg = load_nlg(config);
     parts->store = open_store(config);
     return parts;
 }
@@ -169,20 +189,35 @@ void start_engine(EngineParts& parts, const core::Config& config, const std::str
 
     core::EngineOptions options;
     options.dialogue.confidence_threshold = static_cast<float>(config.confidence_threshold);
+    options.dialogue.require_verification = config.require_verification;
+    options.dialogue.responder = parts.nlg.get();
     options.session_ttl = std::chrono::seconds(config.session_ttl_seconds);
     parts.engine = std::make_unique<core::Engine>(*parts.consumer, *parts.producer, *parts.store,
                                                   *parts.model, *parts.skills.host, options);
     parts.thread =
         std::jthread([engine = parts.engine.get()](std::stop_token stop) { engine->run(stop); });
     log().info("engine started", {{"group", config.engine_group}});
+
+    parts.crm_consumer = std::make_unique<core::KafkaConsumer>(
+        kafka_config(brokers, "teller-notifications"), std::string(core::kNotificationGroup),
+        std::vector<std::string>{std::string(core::kCrmTopic)});
+    parts.relay = std::make_unique<core::NotificationRelay>(*parts.crm_consumer, *parts.producer,
+                                                            *parts.store);
+    parts.relay->start();
+    log().info("notification relay started", {{"topic", core::kCrmTopic}});
 }
 
-// The gateway: HTTP/WebSocket server, its producer, and the outbound dispatcher.
+// The gateway: HTTP/WebSocket server, its producer, the outbound dispatcher (web chat) and the
+// provider channels with their delivery loop.
 struct GatewayParts {
+    std::unique_ptr<core::SessionStore> own_store;  ///< gateway alone; `run` shares the engine's
+    core::SessionStore* store = nullptr;
+    std::vector<ProviderChannel> provider_channels;
     std::unique_ptr<core::KafkaProducer> producer;
     std::unique_ptr<channels::Gateway> gateway;
     std::unique_ptr<core::KafkaConsumer> outbound;
     std::unique_ptr<channels::OutboundDispatcher> dispatcher;
+    ProviderDeliveryParts delivery;
 
     void stop() {
         if (gateway) {
@@ -191,16 +226,47 @@ struct GatewayParts {
         if (dispatcher) {
             dispatcher->stop();
         }
+        delivery.stop();
         if (producer) {
             producer->flush(std::chrono::seconds(5));
         }
     }
 };
 
-// `ready` backs /readyz; empty means ready once listening.
-std::unique_ptr<GatewayParts> start_gateway(const core::Config& config, const std::string& brokers,
-                                            std::function<bool()> ready = {}) {
+// The enabled provider channels, built before Kafka is touched so that a missing token fails
+// fast. `store` (null: open the configured one) keeps the channels' shared state.
+std::unique_ptr<GatewayParts> prepare_gateway(const core::Config& config,
+                                              core::SessionStore* store) {
     auto parts = std::make_unique<GatewayParts>();
+    if (core::enabled_channels(config).empty()) {
+        return parts;
+    }
+    if (store == nullptr) {
+        parts->own_store = open_store(config);
+        store = parts->own_store.get();
+    }
+    parts->store = store;
+    parts->provider_channels = build_provider_channels(config, *store);
+    return parts;
+}
+
+// `ready` backs /readyz; empty means ready once listening.
+// A random secret for the demo sign-in of the embedded first run (hex of 32 bytes).
+std::string random_secret() {
+    std::random_device device;
+    std::string hex;
+    for (int i = 0; i < 16; ++i) {
+        char buffer[5];
+        std::snprintf(buffer, sizeof buffer, "%04x", static_cast<unsigned>(device() & 0xffff));
+        hex += buffer;
+    }
+    return hex;
+}
+
+void start_gateway(GatewayParts& gateway_parts, const core::Config& config,
+                   const std::string& brokers, std::function<bool()> ready = {},
+                   const std::string& demo_customer = {}) {
+    GatewayParts* parts = &gateway_parts;
     parts->producer =
         std::make_unique<core::KafkaProducer>(kafka_config(brokers, "teller-gateway"));
 
@@ -208,9 +274,29 @@ std::unique_ptr<GatewayParts> start_gateway(const core::Config& config, const st
     options.host = config.http_host;
     options.port = config.http_port;
     options.instance_id = config.instance_id;
+    options.public_base_url = config.public_base_url;
+    options.max_in_flight = static_cast<std::size_t>(config.max_in_flight);
+    options.conversation_rate = config.conversation_rate;
+    options.conversation_burst = config.conversation_burst;
+    options.webchat_token_secret = config.webchat_token_secret;
+    if (!demo_customer.empty() && options.webchat_token_secret.empty()) {
+        // The embedded first run on the demo bank: the built-in page signs its visitor in as
+        // the demo customer, so card and balance requests can be tried from a browser.
+        options.webchat_token_secret = random_secret();
+        options.demo_customer_id = demo_customer;
+        std::cout << "Web chat: demo sign-in as customer " << demo_customer
+                  << " (demo bank only; set TELLER_WEBCHAT_TOKEN_SECRET to require real tokens)"
+                  << std::endl;
+    }
     parts->gateway = std::make_unique<channels::Gateway>(options, *parts->producer);
     if (ready) {
         parts->gateway->set_readiness(std::move(ready));
+    }
+    if (!parts->provider_channels.empty()) {
+        parts->gateway->set_channel_context(channels::ChannelContext{parts->store});
+        for (const ProviderChannel& channel : parts->provider_channels) {
+            parts->gateway->add_channel(channel.adapter, channel.public_base_url);
+        }
     }
 
     // Each gateway reads every reply in its own group and keeps those addressed to it.
@@ -235,11 +321,29 @@ std::unique_ptr<GatewayParts> start_gateway(const core::Config& config, const st
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
 
+    // Replies for provider channels: one delivery group shared by every gateway.
+    parts->delivery =
+        start_provider_delivery(parts->provider_channels, brokers, *parts->producer, *parts->store);
+
     std::uint16_t port = parts->gateway->start();
-    std::string host = config.http_host == "0.0.0.0" ? "127.0.0.1" : config.http_host;
+    std::string host =
+        config.http_host == "0.0.0.0" || config.http_host == "::" ? "127.0.0.1" : config.http_host;
     std::cout << "Gateway " << id << " listening on http://" << host << ":" << port
               << "  (web chat page; WebSocket ws://" << host << ":" << port << "/ws)" << std::endl;
-    return parts;
+    const std::string own_url = "http://" + host + ":" + std::to_string(port);
+    for (const ProviderChannel& channel : parts->provider_channels) {
+        std::string base = channel.public_base_url.empty() ? own_url : channel.public_base_url;
+        while (base.ends_with("/")) {
+            base.pop_back();
+        }
+        std::cout << "Channel " << channel.name << ": webhook " << base << channel.adapter->path()
+                  << "  (provider API " << channel.client->options().base_url << ")" << std::endl;
+    }
+    if (parts->provider_channels.empty()) {
+        std::cout << "Channels: web chat only (configure channels.<name> or TELLER_<NAME>_* for "
+                     "SMS, Telegram, WhatsApp, WeChat)"
+                  << std::endl;
+    }
 }
 
 int run_until_signal(const char* what) {
@@ -250,14 +354,6 @@ int run_until_signal(const char* what) {
     return 0;
 }
 
-void print_train_progress(int epoch, int epochs, double loss, double seconds) {
-    std::fprintf(stderr, "  epoch %2d/%d  loss %.4f  %.1f s\n", epoch, epochs, loss, seconds);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 int run_main(const Args& args) {
@@ -265,12 +361,19 @@ int run_main(const Args& args) {
     block_stop_signals();
     Kafka kafka;  // declared first so the mock cluster outlives every client of it
     auto engine = prepare_engine(config);
+    core::SessionStore* store = engine->store.get();
+    auto gateway = prepare_gateway(config, store);
     kafka = start_kafka(config);
     start_engine(*engine, config, kafka.brokers);
     // Ready while the session store answers: without it no message can be answered.
-    core::SessionStore* store = engine->store.get();
-    auto gateway = start_gateway(config, kafka.brokers,
-                                 [store] { return store->load("teller:readyz").has_value(); });
+    // On the demo bank with no token secret configured, the page signs visitors in as the
+    // demo bank's customer; with a real backend or a secret, customers need real tokens.
+    std::string demo_customer = config.backend_url.empty() && config.webchat_token_secret.empty()
+                                    ? std::string("demo-1")
+                                    : std::string();
+    start_gateway(
+        *gateway, config, kafka.brokers,
+        [store] { return store->load("teller:readyz").has_value(); }, demo_customer);
     int status = run_until_signal("Teller");
 
     // The engine finishes its batch first, so the replies to what the customers already sent
@@ -304,104 +407,13 @@ int gateway_main(const Args& args) {
         throw Error("teller gateway needs Kafka brokers (--kafka-brokers or TELLER_KAFKA_BROKERS)");
     }
     block_stop_signals();
-    Kafka kafka = start_kafka(config);
-    auto gateway = start_gateway(config, kafka.brokers);
+    Kafka kafka;  // declared first so it outlives the gateway's clients
+    auto gateway = prepare_gateway(config, nullptr);
+    kafka = start_kafka(config);
+    start_gateway(*gateway, config, kafka.brokers);
     int status = run_until_signal("The gateway");
     gateway->stop();
     return status;
-}
-
-int train_main(const Args& args) {
-    core::Config config = load_config(args);
-    fs::path output = args.get("output").value_or(config.model_path.string());
-    Skills skills = load_skills(config);
-    auto data = training_data(*skills.host);
-    std::cerr << "Training the intent model on " << data.size() << " examples of "
-              << skills.host->intents().size() << " intents from skills";
-    for (const auto& name : skills.host->skills()) {
-        std::cerr << " " << name;
-    }
-    std::cerr << "\n";
-
-    nlu::TrainOptions options;
-    options.progress = print_train_progress;
-    if (auto epochs = args.get("epochs")) {
-        options.epochs = std::stoi(*epochs);
-    }
-    auto start = std::chrono::steady_clock::now();
-    auto model = nlu::IntentModel::train(data, options);
-    if (output.has_parent_path()) {
-        fs::create_directories(output.parent_path());
-    }
-    model->save(output);
-    std::cout << "Wrote " << output.string() << " (" << model->intents().size() << " intents, "
-              << data.size() << " examples, " << std::fixed << std::setprecision(1)
-              << seconds_since(start) << " s, fingerprint "
-              << model->training_fingerprint().substr(0, 12) << ")" << std::endl;
-    return 0;
-}
-
-int eval_main(const Args& args) {
-    auto test_path = args.get("test");
-    if (!test_path) {
-        throw Error("--test FILE is required (a CSV with text and intent columns)");
-    }
-    auto test = nlu::read_labeled_csv(*test_path);
-
-    // Train from --train, or load --model.
-    std::unique_ptr<nlu::IntentModel> model;
-    double train_seconds = 0;
-    if (auto train_path = args.get("train")) {
-        auto train = nlu::read_labeled_csv(*train_path);
-        std::cerr << "Training on " << train.size() << " examples from " << *train_path << "\n";
-        nlu::TrainOptions options;
-        options.progress = print_train_progress;
-        if (auto epochs = args.get("epochs")) {
-            options.epochs = std::stoi(*epochs);
-        }
-        auto start = std::chrono::steady_clock::now();
-        model = nlu::IntentModel::train(train, options);
-        train_seconds = seconds_since(start);
-    } else if (auto model_path = args.get("model")) {
-        auto loaded = nlu::IntentModel::load(*model_path);
-        if (!loaded) {
-            throw Error("cannot load model " + *model_path + ": " + loaded.error().message());
-        }
-        model = std::move(*loaded);
-    } else {
-        throw Error("give --train FILE (train, then evaluate) or --model FILE");
-    }
-
-    nlu::EvalReport report = nlu::evaluate(*model, test);
-    std::cout << std::fixed << std::setprecision(2);
-    std::cout << "test examples   " << report.total << "\n";
-    std::cout << "accuracy        " << 100.0 * report.accuracy << " %\n";
-    std::cout << "macro-F1        " << 100.0 * report.macro_f1 << " %\n";
-    if (train_seconds > 0) {
-        std::cout << "training time   " << std::setprecision(1) << train_seconds << " s\n";
-    }
-    if (args.has("per-intent")) {
-        std::cout << "\n"
-                  << std::left << std::setw(40) << "intent"
-                  << " precision  recall  f1  "
-                  << "support\n";
-        for (const auto& p : report.per_intent) {
-            std::cout << std::left << std::setw(40) << p.intent << std::setprecision(3) << " "
-                      << p.precision << "      " << p.recall << "   " << p.f1 << "  " << p.support
-                      << "\n";
-        }
-    }
-    std::cout << "\nworst confusions (expected -> predicted: count)\n";
-    std::size_t shown = 0;
-    for (const auto& [expected, predicted, count] : report.worst_confusions) {
-        if (shown++ == 10) {
-            break;
-        }
-        std::cout << "  " << expected << " -> " << predicted << ": " << count << "\n";
-    }
-    // TODO(teller): no HTML report with a confusion-matrix heat map yet; `teller eval` prints
-    // text only.
-    return 0;
 }
 
 int kafka_dev_main(const Args& args) {
@@ -413,22 +425,38 @@ int kafka_dev_main(const Args& args) {
             throw Error("--brokers must be between 1 and 9");
         }
     }
+    int port = 9092;
+    if (auto p = args.get("port")) {
+        char* end = nullptr;
+        long value = std::strtol(p->c_str(), &end, 10);
+        if (p->empty() || *end != '\0' || value < 0 || value > 65535) {
+            throw Error("--port must be a TCP port (0 picks a free one)");
+        }
+        port = static_cast<int>(value);
+    }
     block_stop_signals();
     core::MockCluster cluster(brokers);
-    for (std::string_view topic :
-         {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic, core::kDlqTopic}) {
+    for (std::string_view topic : {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic,
+                                   core::kDlqTopic, core::kCrmTopic}) {
         cluster.create_topic(std::string(topic), config.inbound_partitions);
     }
-    std::string address = cluster.bootstrap_servers();
+
+    // librdkafka 2.0.2's mock brokers listen on ephemeral ports; a relay on the fixed port leads
+    // clients to the first broker, whose metadata then names every broker's real (loopback)
+    // address.
+    const std::string brokers_at = cluster.bootstrap_servers();
+    const std::string first = brokers_at.substr(0, brokers_at.find(','));
+    const auto colon = first.rfind(':');
+    TcpRelay relay("127.0.0.1", static_cast<std::uint16_t>(port), first.substr(0, colon),
+                   static_cast<std::uint16_t>(std::stoi(first.substr(colon + 1))));
+    const std::string address = "127.0.0.1:" + std::to_string(relay.port());
     if (auto file = args.get("address-file")) {
         std::ofstream(*file) << address << "\n";
     }
-    std::cout << "Kafka mock cluster at " << address << " with Teller's topics ("
-              << config.inbound_partitions << " partitions each).\n"
+    std::cout << "Kafka mock cluster at " << address << " (brokers " << brokers_at
+              << ") with Teller's topics (" << config.inbound_partitions << " partitions each).\n"
               << "  export TELLER_KAFKA_BROKERS=" << address << "\n"
               << "  teller engine ... & teller gateway --port 8080 ..." << std::endl;
-    // TODO(teller): librdkafka 2.0.2's mock brokers listen on ephemeral ports only, so the
-    // address changes at every start; a fixed-port bootstrap would need a small TCP relay.
     return run_until_signal("The Kafka mock cluster");
 }
 
@@ -449,35 +477,21 @@ const std::vector<Command>& commands() {
         {{"gateway", "Run only the gateway (web chat and channel endpoints)",
           "Publishes to teller.inbound and delivers the replies addressed to this instance.\n\n" +
               environment_help(),
-          join({config_flags(), kafka_flags(), gateway_flags()})},
+          join({config_flags(), kafka_flags(), gateway_store_flags(), gateway_flags()})},
          gateway_main},
-        {{"train", "Train the intent model from the loaded skills' examples",
-          "Writes one model file: weights, hashing settings, labels and a fingerprint of the\n"
-          "training data, which `teller run` checks against the skills it loads.",
-          join({config_flags(),
-                {{"output", "FILE", "where to write the model (default: the configured model)"},
-                 {"epochs", "N", "training epochs (default: the tuned value)"},
-                 {"skill", "FILE", "skill plugin to learn from (default: all)", true},
-                 {"skills-dir", "DIR", "folder of skill plugins"},
-                 {"backend-data", "FILE", "demo bank data"}}})},
-         train_main},
-        {{"eval", "Train and evaluate an intent model on labelled CSV files",
-          "Example: teller eval --train ../shared/data/banking77/train.csv \\\n"
-          "                     --test ../shared/data/banking77/test.csv\n"
-          "CSV files need a header with `text` and an intent column (category, intent or\n"
-          "label_text).",
-          join({config_flags(),
-                {{"train", "FILE", "training CSV (trains with the same trainer as teller train)"},
-                 {"model", "FILE", "evaluate this model instead of training one"},
-                 {"test", "FILE", "test CSV"},
-                 {"epochs", "N", "training epochs (default: the tuned value)"},
-                 {"per-intent", "", "print precision, recall and F1 per intent"}}})},
-         eval_main},
+        train_command(),
+        faq_train_command(),
+        eval_command(),
+        validate_data_command(),
         {{"kafka-dev", "Run librdkafka's mock Kafka cluster for local multi-process setups",
           "Creates Teller's topics and prints the bootstrap address for teller engine and\n"
-          "teller gateway (--kafka-brokers or TELLER_KAFKA_BROKERS). Data lives in memory.",
+          "teller gateway (--kafka-brokers or TELLER_KAFKA_BROKERS). Data lives in memory.\n"
+          "The bootstrap address is fixed (127.0.0.1:9092 unless --port says otherwise): a\n"
+          "relay there leads clients to the mock brokers, which listen on loopback ports the\n"
+          "clients learn from the cluster's metadata.",
           join({config_flags(),
-                {{"brokers", "N", "mock brokers (default 1)"},
+                {{"port", "PORT", "loopback bootstrap port (default 9092; 0 picks a free one)"},
+                 {"brokers", "N", "mock brokers (default 1)"},
                  {"address-file", "FILE", "also write the bootstrap address to FILE"}}})},
          kafka_dev_main},
         {{"record", "Copy Kafka topics' records to a JSONL recording (for teller replay)",

@@ -24,6 +24,12 @@ int train_main(const Args& args);
 int eval_main(const Args& args);
 int kafka_dev_main(const Args& args);
 
+// teller train, eval and validate-data (nlu_commands.cpp).
+int validate_data_main(const Args& args);
+Command train_command();
+Command eval_command();
+Command validate_data_command();
+
 // teller record and teller replay (replay_commands.cpp).
 int record_main(const Args& args);
 int replay_main(const Args& args);

@@ -14,6 +14,7 @@
 
 #include "bot_setup.hpp"
 #include "commands.hpp"
+#include "faq_commands.hpp"
 #include "teller/core/backend.hpp"
 #include "teller/core/config.hpp"
 #include "teller/core/events.hpp"
@@ -72,15 +73,19 @@ void set_log_level(const Args& args, const char* fallback) {
 }
 
 // The backend, the skills and the model the engine answers with, loaded as `teller run` does.
+// The bot as `teller run` builds it: skills, model, and the templates and FAQ (without them
+// the dialogue's own replies would be the built-in texts and differ from the recording).
 struct Bot {
     Skills skills;
     std::unique_ptr<nlu::IntentModel> model;
+    std::unique_ptr<nlg::Nlg> nlg;
 };
 
 Bot load_bot(const core::Config& config) {
     Bot bot;
     bot.skills = load_skills(config);
     bot.model = load_model(config, *bot.skills.host);
+    bot.nlg = load_nlg(config);
     return bot;
 }
 
@@ -230,6 +235,8 @@ int replay_main(const Args& args) {
     core::ReplayOptions options;
     options.ignore = args.all("ignore");
     options.engine.dialogue.confidence_threshold = static_cast<float>(config.confidence_threshold);
+    options.engine.dialogue.require_verification = config.require_verification;
+    options.engine.dialogue.responder = bot.nlg.get();
     options.engine.session_ttl = std::chrono::seconds(config.session_ttl_seconds);
     std::optional<ProgressBar> bar;
     options.progress = [&bar](std::size_t done, std::size_t total) {
