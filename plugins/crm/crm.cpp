@@ -47,32 +47,6 @@ std::int64_t int_at(const json::object& o, std::string_view key, std::int64_t fa
     return v != nullptr && v->is_int64() ? v->as_int64() : fallback;
 }
 
-// Lower-case ASCII with surrounding spaces and sentence punctuation (ASCII or full-width, each
-// removed as a whole UTF-8 sequence) trimmed.
-std::string folded(std::string_view text) {
-    static constexpr std::array<std::string_view, 10> kTrim{" ", "\t", "\r", "\n", ".",
-                                                            "!", "?",  "。", "！", "？"};
-    bool trimmed = true;
-    while (trimmed && !text.empty()) {
-        trimmed = false;
-        for (std::string_view t : kTrim) {
-            if (text.starts_with(t)) {
-                text.remove_prefix(t.size());
-                trimmed = true;
-            }
-            if (text.ends_with(t)) {
-                text.remove_suffix(t.size());
-                trimmed = true;
-            }
-        }
-    }
-    std::string out(text);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 /// One customer turn as the skill sees it.
 struct Turn {
     const Skill& skill;
@@ -545,7 +519,7 @@ json::object handle_turn(Skill& skill, const json::object& request) {
     Turn t{skill,
            string_at(request, "locale") == "zh-CN",
            text,
-           folded(text),
+           teller::plugins::fold_answer(text),
            intent && intent->is_object() ? string_at(intent->as_object(), "name") : "",
            customer && customer->is_object() ? string_at(customer->as_object(), "id") : "",
            string_at(request, "channel"),

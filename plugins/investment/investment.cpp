@@ -141,32 +141,6 @@ std::int64_t int_at(const json::object& o, std::string_view key, std::int64_t fa
     return fallback;
 }
 
-// Lower-case ASCII with surrounding spaces and sentence punctuation (ASCII or full-width, each
-// removed as a whole UTF-8 sequence) trimmed.
-std::string ascii_lower_trimmed(std::string_view text) {
-    static constexpr std::array<std::string_view, 10> kTrim{" ", "\t", "\r", "\n", ".",
-                                                            "!", "?",  "。", "！", "？"};
-    bool trimmed = true;
-    while (trimmed && !text.empty()) {
-        trimmed = false;
-        for (std::string_view t : kTrim) {
-            if (text.starts_with(t)) {
-                text.remove_prefix(t.size());
-                trimmed = true;
-            }
-            if (text.ends_with(t)) {
-                text.remove_suffix(t.size());
-                trimmed = true;
-            }
-        }
-    }
-    std::string out(text);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 /// One customer turn as the skill sees it.
 struct Turn {
     const Skill& skill;
@@ -278,7 +252,7 @@ std::optional<int> answer_in(const Turn& t, std::size_t index) {
     }
     const Question& q = kQuestions[index];
     for (std::size_t i = 0; i < 4; ++i) {
-        if (f == ascii_lower_trimmed(q.answers_en[i]) || f == q.answers_zh[i]) {
+        if (f == teller::plugins::fold_answer(q.answers_en[i]) || f == q.answers_zh[i]) {
             return static_cast<int>(i + 1);
         }
     }
@@ -447,7 +421,7 @@ json::object handle_turn(Skill& skill, const json::object& request) {
     Turn t{skill,
            string_at(request, "locale") == "zh-CN",
            text,
-           ascii_lower_trimmed(text),
+           teller::plugins::fold_answer(text),
            intent && intent->is_object() ? string_at(intent->as_object(), "name") : "",
            slots && slots->is_object() ? slots->as_object() : json::object{}};
 

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include "engine/ack_tracker.hpp"
 #include "engine/route_memory.hpp"
 #include "teller/core/log.hpp"
 #include "util/base64.hpp"
@@ -21,57 +22,6 @@ const Logger& engine_log() {
     static const Logger log("engine");
     return log;
 }
-
-// Counts the acknowledgements of one batch's produced records, per consumed record.
-class AckTracker : public std::enable_shared_from_this<AckTracker> {
-public:
-    explicit AckTracker(std::size_t records) : pending_(records, 0), failed_(records, false) {}
-
-    DeliveryHandler expect(std::size_t record) {
-        std::lock_guard lock(mutex_);
-        ++pending_[record];
-        ++outstanding_;
-        // The handler keeps the tracker alive: it may run after poll_once gave up waiting.
-        return [self = shared_from_this(), record](const boost::system::error_code& ec) {
-            std::lock_guard lock(self->mutex_);
-            --self->pending_[record];
-            --self->outstanding_;
-            if (ec) {
-                self->failed_[record] = true;
-            }
-            self->done_.notify_all();
-        };
-    }
-
-    void not_queued(std::size_t record) {
-        std::lock_guard lock(mutex_);
-        failed_[record] = true;
-    }
-
-    // Waits for every acknowledgement until `deadline`; true when none is outstanding.
-    bool wait(std::chrono::steady_clock::time_point deadline) {
-        std::unique_lock lock(mutex_);
-        return done_.wait_until(lock, deadline, [this] { return outstanding_ == 0; });
-    }
-
-    // True when record `i`'s output was all acknowledged.
-    bool acked(std::size_t i) {
-        std::lock_guard lock(mutex_);
-        return pending_[i] == 0 && !failed_[i];
-    }
-
-    bool idle() {
-        std::lock_guard lock(mutex_);
-        return outstanding_ == 0;
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable done_;
-    std::vector<int> pending_;
-    std::vector<bool> failed_;
-    std::size_t outstanding_ = 0;
-};
 
 enum class Outcome { answered, replayed, dead, failed };
 
@@ -120,7 +70,7 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
     understood.resize(texts.size());
 
     // The tracker outlives this call if some acknowledgement never arrives.
-    auto acks = std::make_shared<AckTracker>(records.size());
+    auto acks = std::make_shared<detail::AckTracker>(records.size());
     std::vector<Outcome> outcomes(records.size(), Outcome::failed);
     boost::system::error_code batch_error;
 

@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "engine/ack_tracker.hpp"
 #include "engine/route_memory.hpp"
 #include "teller/core/log.hpp"
 #include "util/base64.hpp"
@@ -26,55 +27,6 @@ const Logger& relay_log() {
     static const Logger log("notifications");
     return log;
 }
-
-// Counts the acknowledgements of one batch's produced records, per consumed record.
-class RelayAcks : public std::enable_shared_from_this<RelayAcks> {
-public:
-    explicit RelayAcks(std::size_t records) : pending_(records, 0), failed_(records, false) {}
-
-    DeliveryHandler expect(std::size_t record) {
-        std::lock_guard lock(mutex_);
-        ++pending_[record];
-        ++outstanding_;
-        // The handler keeps the tracker alive: it may run after poll_once gave up waiting.
-        return [self = shared_from_this(), record](const boost::system::error_code& ec) {
-            std::lock_guard lock(self->mutex_);
-            --self->pending_[record];
-            --self->outstanding_;
-            if (ec) {
-                self->failed_[record] = true;
-            }
-            self->done_.notify_all();
-        };
-    }
-
-    void not_queued(std::size_t record) {
-        std::lock_guard lock(mutex_);
-        failed_[record] = true;
-    }
-
-    bool wait(std::chrono::steady_clock::time_point deadline) {
-        std::unique_lock lock(mutex_);
-        return done_.wait_until(lock, deadline, [this] { return outstanding_ == 0; });
-    }
-
-    bool acked(std::size_t i) {
-        std::lock_guard lock(mutex_);
-        return pending_[i] == 0 && !failed_[i];
-    }
-
-    bool idle() {
-        std::lock_guard lock(mutex_);
-        return outstanding_ == 0;
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable done_;
-    std::vector<int> pending_;
-    std::vector<bool> failed_;
-    std::size_t outstanding_ = 0;
-};
 
 // One validated teller.crm record.
 struct Notification {
@@ -228,7 +180,7 @@ Result<NotificationStats> NotificationRelay::poll_once(std::chrono::milliseconds
     }
 
     // The tracker outlives this call if some acknowledgement never arrives.
-    auto acks = std::make_shared<RelayAcks>(records.size());
+    auto acks = std::make_shared<detail::AckTracker>(records.size());
     std::vector<Outcome> outcomes(records.size(), Outcome::failed);
     std::vector<std::string> delivered_ids(records.size());
     std::set<std::string> in_this_batch;

@@ -27,32 +27,6 @@ std::int64_t int_at(const json::object& o, std::string_view key) {
     return v != nullptr && v->is_int64() ? v->as_int64() : 0;
 }
 
-// Lower-case ASCII with surrounding spaces and sentence punctuation (ASCII or full-width)
-// trimmed.
-std::string folded(std::string_view text) {
-    static constexpr std::array<std::string_view, 10> kTrim{" ", "\t", "\r", "\n", ".",
-                                                            "!", "?",  "。", "！", "？"};
-    bool trimmed = true;
-    while (trimmed && !text.empty()) {
-        trimmed = false;
-        for (std::string_view t : kTrim) {
-            if (text.starts_with(t)) {
-                text.remove_prefix(t.size());
-                trimmed = true;
-            }
-            if (text.ends_with(t)) {
-                text.remove_suffix(t.size());
-                trimmed = true;
-            }
-        }
-    }
-    std::string out(text);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 /// The number at the start of an entity value ("5000.00 USD" -> 5000), if any.
 std::optional<double> leading_number(std::string_view value) {
     double out = 0;
@@ -93,7 +67,7 @@ public:
         : skill_(skill), flow_(flow), request_(request), state_(std::move(state)) {
         locale_ = string_at(request, "locale") == "zh-CN" ? "zh-CN" : "en";
         text_ = string_at(request, "text");
-        folded_ = folded(text_);
+        folded_ = teller::plugins::fold_answer(text_);
         if (const json::value* i = request.if_contains("intent"); i && i->is_object()) {
             intent_ = string_at(i->as_object(), "name");
         }
@@ -300,9 +274,10 @@ private:
                 bool by_number =
                     folded_ == std::to_string(i + 1) || (i < kWide.size() && folded_ == kWide[i]);
                 bool by_title = std::any_of(c.title.begin(), c.title.end(), [&](const auto& t) {
-                    return folded(t.second) == folded_;
+                    return teller::plugins::fold_answer(t.second) == folded_;
                 });
-                if (text_ == c.value || folded_ == folded(c.value) || by_number || by_title) {
+                if (text_ == c.value || folded_ == teller::plugins::fold_answer(c.value) ||
+                    by_number || by_title) {
                     return c.value;
                 }
             }

@@ -61,8 +61,8 @@ struct FlowStep {
     LocalizedText no_text;
     LocalizedText error_text;
     struct Case {
-        std::string slot;  ///< left side of the condition
-        std::string op;    ///< == != < <= > >=
+        std::string slot;   ///< left side of the condition
+        std::string op;     ///< == != < <= > >=
         std::string value;  ///< a literal, or another slot's name (then that slot's value)
         std::string target;
     };

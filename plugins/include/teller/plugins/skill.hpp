@@ -51,6 +51,35 @@ inline std::string build_manifest(std::string_view name, std::string_view versio
                                         {"intents", std::move(list)}});
 }
 
+/// `text` in lower-case ASCII with surrounding spaces and sentence punctuation trimmed (ASCII
+/// or full-width, each removed as a whole UTF-8 sequence, so Chinese text stays intact): how
+/// skills compare a customer's answer with the answers they offered. Thread-safe.
+inline std::string fold_answer(std::string_view text) {
+    static constexpr std::string_view kTrim[] = {" ", "\t", "\r", "\n", ".",
+                                                 "!", "?",  "。", "！", "？"};
+    bool trimmed = true;
+    while (trimmed && !text.empty()) {
+        trimmed = false;
+        for (std::string_view t : kTrim) {
+            if (text.starts_with(t)) {
+                text.remove_prefix(t.size());
+                trimmed = true;
+            }
+            if (text.ends_with(t)) {
+                text.remove_suffix(t.size());
+                trimmed = true;
+            }
+        }
+    }
+    std::string out(text);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return out;
+}
+
 /// Copies `text` into a malloc'd C string; release it with free_c_string. NULL when out of
 /// memory. Thread-safe.
 inline char* copy_c_string(std::string_view text) noexcept {
