@@ -10,6 +10,7 @@
 #include "teller/core/flows.hpp"
 #include "teller/core/http_backend.hpp"
 #include "teller/core/log.hpp"
+#include "teller/nlu/torchscript_model.hpp"
 #include "teller/nlu/training_data.hpp"
 
 namespace teller::app {
@@ -237,26 +238,47 @@ std::vector<nlu::LabeledUtterance> training_data(const core::SkillHost& host) {
     return data;
 }
 
-// Loads the model and checks that it was trained on the loaded skills' examples.
-std::unique_ptr<nlu::IntentModel> load_model(const core::Config& config,
-                                             const core::SkillHost& host) {
+// Loads the model and checks that it fits the loaded skills.
+std::unique_ptr<core::IntentClassifier> load_model(const core::Config& config,
+                                                   const core::SkillHost& host) {
     const std::string path = config.model_path.string();
     const std::string fix = "run `teller train --output " + path + "`";
-    auto model = nlu::IntentModel::load(config.model_path);
+    std::string reason;
+    auto model = nlu::load_classifier(config.model_path, &reason);
     if (!model) {
         if (model.error() == core::Errc::model_missing) {
             throw Error("no intent model at " + path + "; " + fix);
         }
-        throw Error("intent model " + path + " cannot be used (" + model.error().message() + "); " +
-                    fix + " to rebuild it");
+        throw Error("intent model " + path + " cannot be used (" +
+                    (reason.empty() ? model.error().message() : reason) + "); " + fix +
+                    " to rebuild it");
     }
-    std::string expected = nlu::fingerprint(training_data(host));
-    if ((*model)->training_fingerprint() != expected) {
-        throw Error("intent model " + path + " was trained on other examples than the loaded " +
-                    "skills have (model " + (*model)->training_fingerprint().substr(0, 12) +
-                    ", skills " + expected.substr(0, 12) + "); " + fix + " to retrain it");
+    if (auto* own = dynamic_cast<nlu::IntentModel*>(model->get())) {
+        std::string expected = nlu::fingerprint(training_data(host));
+        if (own->training_fingerprint() != expected) {
+            throw Error("intent model " + path + " was trained on other examples than the " +
+                        "loaded skills have (model " + own->training_fingerprint().substr(0, 12) +
+                        ", skills " + expected.substr(0, 12) + "); " + fix + " to retrain it");
+        }
+    } else {
+        // A TorchScript model carries no fingerprint of Teller's data: it must at least not
+        // predict an intent no loaded skill or system intent handles.
+        std::string unknown;
+        for (const std::string& intent : (*model)->intents()) {
+            if (host.find_intent(intent) == nullptr) {
+                unknown += (unknown.empty() ? "" : ", ") + intent;
+            }
+        }
+        if (!unknown.empty()) {
+            throw Error("TorchScript model " + path + " predicts intents no loaded skill " +
+                        "handles: " + unknown);
+        }
     }
-    log().info("intent model loaded", {{"file", path}, {"intents", (*model)->intents().size()}});
+    log().info(
+        "intent model loaded",
+        {{"file", path},
+         {"intents", (*model)->intents().size()},
+         {"format", dynamic_cast<nlu::IntentModel*>(model->get()) ? "teller" : "torchscript"}});
     return std::move(*model);
 }
 

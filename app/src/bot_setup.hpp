@@ -42,9 +42,10 @@ Skills load_skills(const core::Config& config);
 /// The loaded skills' training examples, as the trainer takes them.
 std::vector<nlu::LabeledUtterance> training_data(const core::SkillHost& host);
 
-/// Loads the configured model and checks it was trained on `host`'s examples. Throws
-/// core::Error naming the file and the command that fixes it.
-std::unique_ptr<nlu::IntentModel> load_model(const core::Config& config,
-                                             const core::SkillHost& host);
+/// Loads the configured model: Teller's own format, checked to have been trained on `host`'s
+/// examples, or a TorchScript module (nlu/torchscript_model.hpp), checked to predict only
+/// intents the loaded skills handle. Throws core::Error naming the file and the fix.
+std::unique_ptr<core::IntentClassifier> load_model(const core::Config& config,
+                                                   const core::SkillHost& host);
 
 }  // namespace teller::app

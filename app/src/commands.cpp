@@ -145,7 +145,7 @@ int wait_for_signal() {
 // The engine: consumer, producer, store, model and skills, polling on its own thread.
 struct EngineParts {
     Skills skills;
-    std::unique_ptr<nlu::IntentModel> model;
+    std::unique_ptr<core::IntentClassifier> model;
     std::unique_ptr<nlg::Nlg> nlg;  // templates and FAQ answers; nullptr: built-in replies
     std::unique_ptr<core::SessionStore> store;
     std::unique_ptr<core::KafkaProducer> producer;

@@ -77,7 +77,7 @@ void set_log_level(const Args& args, const char* fallback) {
 // the dialogue's own replies would be the built-in texts and differ from the recording).
 struct Bot {
     Skills skills;
-    std::unique_ptr<nlu::IntentModel> model;
+    std::unique_ptr<core::IntentClassifier> model;
     std::unique_ptr<nlg::Nlg> nlg;
 };
 

@@ -59,9 +59,6 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// TODO(teller): `teller run` (app/src/bot_setup.cpp) still loads its model with
-// IntentModel::load(), so a TorchScript model cannot be served by the bot until it calls
-// load_classifier() instead.
 
 /// Loads either kind of model by the file's first bytes: a TorchScript archive (a zip file)
 /// through TorchScriptModel::load, anything else through IntentModel::load. Errors as theirs;
