@@ -1,6 +1,8 @@
 // One web chat WebSocket connection: reads client frames, publishes messages, writes replies.
 #include "ws_session.hpp"
 
+#include <openssl/sha.h>
+
 #include <exception>
 #include <utility>
 
@@ -247,21 +249,56 @@ void WsSession::handle_hello(HelloFrame& hello) {
         return;
     }
 
-    // TODO(teller): a conversation id is a bearer secret: whoever presents it resumes the
-    // conversation and receives its replies. Ids are 128 random bits, but one leaked through a
-    // log or a shared screen is enough. A signed token proves who is typing (customer_id on
-    // each message) but does not yet bind the conversation id to that customer, so a leaked id
-    // still lets another socket read the replies; derive or check ids against the token's
-    // customer before sensitive replies go to web chat.
+    // A signed-in customer's conversations carry a mark derived from the customer and the
+    // token secret ("webchat:v<16 hex>-<32 hex>"): another customer, or an anonymous socket,
+    // presenting such an id gets a new conversation instead of that customer's replies.
+    // TODO(teller): an anonymous conversation id is still a bearer secret: whoever presents
+    // it resumes that (anonymous, data-free) conversation.
     if (hello.conversation_given) {
-        if (is_valid_conversation_id(hello.conversation)) {
+        if (is_valid_conversation_id(hello.conversation) && owns(hello.conversation)) {
             open_conversation(std::move(hello.conversation));
             return;
         }
         send(make_error(FrameError::bad_request,
                         "the conversation id was refused; a new conversation was opened"));
     }
-    open_conversation(new_conversation_id());
+    open_conversation(fresh_conversation_id());
+}
+
+std::string WsSession::customer_mark() const {
+    if (customer_id_.empty()) {
+        return {};
+    }
+    const std::string& secret = state_.options.webchat_token_secret;
+    std::string input = secret + "\n" + customer_id_;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string mark = "v";
+    for (int i = 0; i < 8; ++i) {
+        mark.push_back(kHex[digest[i] >> 4]);
+        mark.push_back(kHex[digest[i] & 0xf]);
+    }
+    return mark;
+}
+
+bool WsSession::owns(std::string_view conversation) const {
+    std::string_view rest = conversation.substr(std::string_view("webchat:").size());
+    std::string mark = customer_mark();
+    if (mark.empty()) {
+        return !rest.starts_with("v");  // anonymous sockets never resume a customer's
+    }
+    return rest.starts_with(mark + "-");
+}
+
+std::string WsSession::fresh_conversation_id() const {
+    std::string id = new_conversation_id();
+    std::string mark = customer_mark();
+    if (mark.empty()) {
+        return id;
+    }
+    constexpr std::string_view kPrefix = "webchat:";
+    return std::string(kPrefix) + mark + "-" + id.substr(kPrefix.size());
 }
 
 void WsSession::open_conversation(std::string conversation) {
@@ -274,7 +311,7 @@ void WsSession::open_conversation(std::string conversation) {
 void WsSession::handle_message(MessageFrame& message) {
     // A message before hello opens a conversation implicitly.
     if (conversation_.empty()) {
-        open_conversation(new_conversation_id());
+        open_conversation(fresh_conversation_id());
     }
     std::string client_id = message.id.empty() ? random_hex(8) : std::move(message.id);
 

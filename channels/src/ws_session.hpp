@@ -61,6 +61,13 @@ private:
     boost::asio::any_io_executor executor_;
     std::string remote_;
     std::string customer_id_;
+
+    // The mark of this socket's customer in conversation ids ("" for an anonymous socket).
+    std::string customer_mark() const;
+    // Whether this socket may resume `conversation` (a valid id).
+    bool owns(std::string_view conversation) const;
+    // A new conversation id, marked with this socket's customer when signed in.
+    std::string fresh_conversation_id() const;
     boost::beast::flat_buffer buffer_;
     std::deque<std::shared_ptr<const std::string>> queue_;
     std::string conversation_;

@@ -541,6 +541,32 @@ TEST_F(GatewayTokenTest, ValidTokenMarksMessagesVerified) {
     EXPECT_EQ(inbound->metadata.at("verified"), true);
 }
 
+TEST_F(GatewayTokenTest, ACustomersConversationCannotBeResumedByAnotherOrAnonymously) {
+    const std::string alice = sign_webchat_token(kSecret, {"alice", now_s() + 600});
+    const std::string bob = sign_webchat_token(kSecret, {"bob", now_s() + 600});
+    std::string conversation;
+    {
+        WsClient first(port_, {}, "/ws?token=" + alice);
+        conversation = first.hello();
+        ASSERT_TRUE(conversation.starts_with("webchat:v")) << conversation;
+    }
+
+    // Alice may come back to it; Bob, with his own valid token, is given a new one.
+    WsClient again(port_, {}, "/ws?token=" + alice);
+    EXPECT_EQ(again.hello(conversation), conversation);
+    WsClient other(port_, {}, "/ws?token=" + bob);
+    EXPECT_EQ(other.hello(conversation), "");  // first an error frame: the id was refused
+    auto welcome = other.read();
+    ASSERT_TRUE(welcome);
+    ASSERT_EQ(welcome->at("type"), "welcome");
+    std::string bobs(welcome->at("conversation").as_string());
+    EXPECT_NE(bobs, conversation);
+    EXPECT_TRUE(bobs.starts_with("webchat:v")) << bobs;
+
+    // A socket without a token is not even let in while a secret is set.
+    EXPECT_THROW(WsClient(port_, {}, "/ws"), beast::system_error);
+}
+
 TEST_F(GatewayTokenTest, ExpiredTokenIsRefused) {
     const std::string token = sign_webchat_token(kSecret, {"cust-42", now_s() - 1});
     EXPECT_THROW(WsClient(port_, {}, "/ws?token=" + token), beast::system_error);

@@ -71,6 +71,10 @@ public:
             }
             return change_card(customer, last4->as_string(), operation == "cards.block");
         }
+        if (operation == "otp.send" && !known_customer(who->as_string())) {
+            // A code goes only to a number the bank has: an unknown sender is not a customer.
+            return json::object{{"sent", false}, {"error", "unknown_customer"}};
+        }
         if (operation == "otp.send") {
             // The demo bank sends nothing: it accepts the code in its file ("otp_demo_code").
             std::string phone = customer.contains("phone") && customer.at("phone").is_string()
@@ -98,6 +102,29 @@ public:
     }
 
 private:
+    // Whether `who` is a customer's id, one of their senders or their phone number.
+    bool known_customer(json::string_view who) const {
+        for (const json::value& c : data_.at("customers").as_array()) {
+            const json::object& o = c.as_object();
+            if (o.at("id").as_string() == who) {
+                return true;
+            }
+            if (const json::value* phone = o.if_contains("phone");
+                phone && phone->is_string() && phone->as_string() == who) {
+                return true;
+            }
+            if (const json::value* senders = o.if_contains("senders");
+                senders && senders->is_array()) {
+                for (const json::value& s : senders->as_array()) {
+                    if (s.is_string() && s.as_string() == who) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
     // The customer whose id or one of whose senders is `who`, else the default customer.
     json::object& find_customer(json::string_view who) {
         json::array& customers = data_.at("customers").as_array();

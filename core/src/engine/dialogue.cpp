@@ -63,6 +63,10 @@ constexpr Text kCodeWrong{"That code isn't right. Please check it and type it ag
 constexpr Text kCodeLocked{
     "That code was wrong too many times, so I've stopped. Type \"agent\" to talk to a person.",
     "验证码错误次数过多，本次操作已停止。输入“人工”可转接客服。"};
+constexpr Text kUnknownNumber{
+    "I can't find an account registered to this number, so I can't verify you here. Please "
+    "call the bank, or type \"agent\" to talk to a person.",
+    "找不到登记此号码的账户，无法在此验证您的身份。请致电银行，或输入“人工”联系客服。"};
 constexpr Text kVerified{"Thank you, you're verified.", "谢谢，身份验证已通过。"};
 constexpr Text kResume{"Back to where we were: ", "回到刚才的事项："};
 constexpr Text kApology{
@@ -328,11 +332,15 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
     for (const Entity& e : nlu.entities) {
         entities.push_back(json::object{{"type", e.type}, {"value", mask_personal_data(e.value)}});
     }
-    turn.event(DialogueEventType::user_uttered, {{"intent", intent},
-                                                 {"confidence", confidence},
-                                                 {"text", mask_personal_data(in.text)},
-                                                 {"entities", entities},
-                                                 {"locale", locale}});
+    // A one-time code the customer was asked for never reaches the audit stream.
+    bool code_answer = session.contains("pending") && typed_code(in.text).has_value();
+    turn.event(
+        DialogueEventType::user_uttered,
+        {{"intent", intent},
+         {"confidence", confidence},
+         {"text", code_answer ? std::string("[one-time code]") : mask_personal_data(in.text)},
+         {"entities", entities},
+         {"locale", locale}});
 
     std::string active_skill;
     if (const json::value* s = session.if_contains("skill"); s && s->is_string()) {
@@ -545,7 +553,23 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
             say("verify.sign_in", kSignIn);
             return;
         }
+        // Wrong codes count for the whole session, not per request: asking again does not
+        // buy more guesses.
+        constexpr std::int64_t kMaxCodeFailures = 3;
+        std::int64_t failures = 0;
+        if (const json::value* f = session.if_contains("otp_failures"); f && f->is_int64()) {
+            failures = f->as_int64();
+        }
+        if (failures >= kMaxCodeFailures) {
+            say("verify.locked", kCodeLocked);
+            return;
+        }
         auto sent = skills_.backend().call("otp.send", {{"customer", customer_id}});
+        if (sent && sent->is_object() && !flag_at(sent->as_object(), "sent") &&
+            sent->as_object().contains("error")) {
+            say("verify.unknown_number", kUnknownNumber);
+            return;
+        }
         if (!sent || !sent->is_object() || !flag_at(sent->as_object(), "sent")) {
             turn.event(DialogueEventType::error,
                        {{"error", "the one-time code could not be sent"}, {"skill", "dialogue"}});
@@ -610,9 +634,11 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
                 }
             } else {
                 std::int64_t attempts = 1;
-                if (const json::value* a = pending.if_contains("attempts"); a && a->is_int64()) {
+                if (const json::value* a = session.if_contains("otp_failures");
+                    a && a->is_int64()) {
                     attempts += a->as_int64();
                 }
+                session["otp_failures"] = attempts;
                 turn.event(DialogueEventType::skill_event, {{"type", "verification_failed"},
                                                             {"skill", "dialogue"},
                                                             {"attempts", attempts}});
