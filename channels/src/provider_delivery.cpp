@@ -1,13 +1,13 @@
 // ProviderDelivery: teller.outbound to provider APIs, in conversation order, failures to the DLQ.
 #include "teller/channels/provider_delivery.hpp"
 
-#include <openssl/evp.h>
 
 #include <condition_variable>
 #include <mutex>
 
 #include <boost/json.hpp>
 
+#include "teller/core/dead_letter.hpp"
 #include "teller/core/error.hpp"
 #include "teller/core/log.hpp"
 #include "teller/core/session_store.hpp"
@@ -19,16 +19,6 @@ namespace {
 const core::Logger& delivery_log() {
     static const core::Logger log("delivery");
     return log;
-}
-
-// RFC 4648 base64 with padding, for the original record bytes in a DLQ record.
-std::string encode_base64(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()),
-                            static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
 }
 
 // Counts the broker's acknowledgements of one batch's error events and DLQ records.
@@ -362,21 +352,15 @@ core::Result<std::size_t> ProviderDelivery::poll_once(std::chrono::milliseconds 
         }
         produce(std::move(event_record));
 
-        json::object dead{{"reason", "delivery failed: " + reason},
-                          {"error", "delivery_failed"},
-                          {"channel", m.channel},
-                          {"conversation", m.conversation},
-                          {"provider_status", report.provider_status},
-                          {"source", json::object{{"topic", record.topic},
-                                                  {"partition", record.partition},
-                                                  {"offset", record.offset},
-                                                  {"key", record.key}}},
-                          {"value_base64", encode_base64(record.value)},
-                          {"at", core::format_timestamp(now_ms())}};
-        produce(core::Record{options_.dlq_topic,
-                             m.conversation,
-                             json::serialize(dead),
-                             {{"reason", "delivery failed"}}});
+        produce(core::dead_letter(options_.dlq_topic, record,
+                                  {"delivery failed: " + reason,
+                                   "delivery_failed",
+                                   0,
+                                   "delivery failed",
+                                   {{"channel", m.channel},
+                                    {"conversation", m.conversation},
+                                    {"provider_status", report.provider_status}}},
+                                  now_ms(), m.conversation));
     }
 
     // Commit once the failures are on record; otherwise read the batch again.

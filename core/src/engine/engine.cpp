@@ -11,8 +11,8 @@
 
 #include "engine/ack_tracker.hpp"
 #include "engine/route_memory.hpp"
+#include "teller/core/dead_letter.hpp"
 #include "teller/core/log.hpp"
-#include "util/base64.hpp"
 
 namespace teller::core {
 namespace json = boost::json;
@@ -90,17 +90,13 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
         // A record that is not a valid InboundMessage goes to the DLQ.
         if (!inbound[i]) {
             auto ec = inbound[i].error();
-            json::object dead{{"reason", "invalid inbound message: " + ec.message()},
-                              {"error", ec.message()},
-                              {"error_code", ec.value()},
-                              {"source", json::object{{"topic", record.topic},
-                                                      {"partition", record.partition},
-                                                      {"offset", record.offset},
-                                                      {"key", record.key}}},
-                              {"value_base64", detail::encode_base64(record.value)},
-                              {"at", format_timestamp(now_ms())}};
-            Record out{
-                options_.dlq_topic, record.key, json::serialize(dead), {{"reason", ec.message()}}};
+            Record out = dead_letter(options_.dlq_topic, record,
+                                     {"invalid inbound message: " + ec.message(),
+                                      ec.message(),
+                                      ec.value(),
+                                      ec.message(),
+                                      {}},
+                                     now_ms());
             engine_log().warn("record sent to the DLQ", {{"topic", record.topic},
                                                          {"partition", record.partition},
                                                          {"offset", record.offset},

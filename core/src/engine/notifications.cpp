@@ -16,8 +16,8 @@
 
 #include "engine/ack_tracker.hpp"
 #include "engine/route_memory.hpp"
+#include "teller/core/dead_letter.hpp"
 #include "teller/core/log.hpp"
-#include "util/base64.hpp"
 
 namespace teller::core {
 namespace json = boost::json;
@@ -201,23 +201,18 @@ Result<NotificationStats> NotificationRelay::poll_once(std::chrono::milliseconds
         // A record that is not a notification goes to the DLQ.
         auto parsed = parse_notification(record.value);
         if (auto* invalid = std::get_if<Invalid>(&parsed)) {
-            json::object dead{{"reason", "invalid notification: " + invalid->reason},
-                              {"error", make_error_code(invalid->code).message()},
-                              {"error_code", static_cast<int>(invalid->code)},
-                              {"source", json::object{{"topic", record.topic},
-                                                      {"partition", record.partition},
-                                                      {"offset", record.offset},
-                                                      {"key", record.key}}},
-                              {"value_base64", detail::encode_base64(record.value)},
-                              {"at", format_timestamp(now)}};
+            Record dead = dead_letter(options_.dlq_topic, record,
+                                      {"invalid notification: " + invalid->reason,
+                                       make_error_code(invalid->code).message(),
+                                       static_cast<int>(invalid->code),
+                                       invalid->reason,
+                                       {}},
+                                      now);
             relay_log().warn("notification sent to the DLQ", {{"topic", record.topic},
                                                               {"partition", record.partition},
                                                               {"offset", record.offset},
                                                               {"reason", invalid->reason}});
-            produce(i, Record{options_.dlq_topic,
-                              record.key,
-                              json::serialize(dead),
-                              {{"reason", invalid->reason}}});
+            produce(i, std::move(dead));
             outcomes[i] = Outcome::dead;
             ++stats.dead;
             continue;

@@ -59,7 +59,6 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-
 /// Loads either kind of model by the file's first bytes: a TorchScript archive (a zip file)
 /// through TorchScriptModel::load, anything else through IntentModel::load. Errors as theirs;
 /// `reason` as TorchScriptModel::load (for IntentModel files it names the error and, for
