@@ -1,5 +1,7 @@
 // Entry point of the `teller` command: dispatches to the subcommands.
+#include <algorithm>
 #include <iostream>
+#include <string>
 
 #include "commands.hpp"
 #include "teller/core/error.hpp"
@@ -10,11 +12,13 @@ void print_usage(std::ostream& out) {
     out << "Usage: teller <command> [options]\n\n"
            "Teller runs one customer-service bot behind web chat and messaging channels.\n\n"
            "Commands:\n";
+    // The summaries start in one column, two spaces after the longest command name.
+    std::size_t width = 0;
     for (const auto& command : teller::app::commands()) {
-        out << "  " << command.spec.name;
-        for (std::size_t i = command.spec.name.size(); i < 10; ++i) {
-            out << ' ';
-        }
+        width = std::max(width, command.spec.name.size());
+    }
+    for (const auto& command : teller::app::commands()) {
+        out << "  " << command.spec.name << std::string(width + 2 - command.spec.name.size(), ' ');
         out << command.spec.summary << "\n";
     }
     out << "\nRun 'teller <command> --help' for a command's options.\n";

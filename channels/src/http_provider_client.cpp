@@ -373,7 +373,7 @@ AttemptResult HttpProviderClient::Impl::attempt(
     asio::co_spawn(io, run_attempt(url, options, tls.get(), request, deadline, out),
                    [&out](std::exception_ptr e) {
                        if (e && !out.finished && !out.ec) {
-                           out.ec = make_error_code(Errc::delivery_failed);
+                           out.ec = make_error_code(Errc::service_unavailable);
                            out.stage = "internal";
                        }
                    });
@@ -446,7 +446,7 @@ core::Result<ProviderResponse> HttpProviderClient::send(const ProviderCall& call
                 timed_out ? make_error_code(Errc::timeout)
                 : result.ec == make_error_code(Errc::payload_too_large)
                     ? result.ec
-                    : make_error_code(Errc::delivery_failed);
+                    : make_error_code(Errc::service_unavailable);
             if (!result.retryable || last) {
                 provider_log().warn("provider call failed", {{"provider", o.provider},
                                                              {"status", 0},
@@ -474,7 +474,7 @@ core::Result<ProviderResponse> HttpProviderClient::send(const ProviderCall& call
             provider_log().warn(
                 "provider kept refusing, giving up",
                 {{"provider", o.provider}, {"status", status}, {"attempt", attempt}});
-            return make_error_code(Errc::delivery_failed);
+            return make_error_code(Errc::service_unavailable);
         }
         if (auto retry_after = find_header(result.response.headers, "retry-after");
             !retry_after.empty()) {

@@ -91,7 +91,7 @@ TEST(HttpProviderClientTest, GivesUpWhenTheProviderKeepsFailing) {
     auto response = client.send(json_call());
 
     ASSERT_FALSE(response);
-    EXPECT_EQ(response.error(), core::Errc::delivery_failed);
+    EXPECT_EQ(response.error(), core::Errc::service_unavailable);
     EXPECT_EQ(provider.requests().size(), 3U);
 }
 
@@ -108,7 +108,7 @@ TEST(HttpProviderClientTest, FailsAfterMaxAttemptsWhenNoServerListens) {
     auto response = client.send(json_call());
 
     ASSERT_FALSE(response);
-    EXPECT_EQ(response.error(), core::Errc::delivery_failed);
+    EXPECT_EQ(response.error(), core::Errc::service_unavailable);
 }
 
 TEST(HttpProviderClientTest, RetriesAConnectionClosedWithoutAnAnswer) {
@@ -270,7 +270,7 @@ TEST_F(HttpsProviderTest, RefusesAnUntrustedCertificateWithoutRetrying) {
     auto response = client.send(json_call());
 
     ASSERT_FALSE(response);
-    EXPECT_EQ(response.error(), core::Errc::delivery_failed);
+    EXPECT_EQ(response.error(), core::Errc::service_unavailable);
     EXPECT_TRUE(provider.requests().empty());
     provider.stop();
     EXPECT_EQ(provider.connections(), 1U);
@@ -287,7 +287,7 @@ TEST_F(HttpsProviderTest, RefusesACertificateIssuedToAnotherName) {
     auto response = client.send(json_call());
 
     ASSERT_FALSE(response);
-    EXPECT_EQ(response.error(), core::Errc::delivery_failed);
+    EXPECT_EQ(response.error(), core::Errc::service_unavailable);
     EXPECT_TRUE(provider.requests().empty());
     provider.stop();
     EXPECT_EQ(provider.connections(), 1U);

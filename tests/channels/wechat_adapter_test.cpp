@@ -417,10 +417,10 @@ TEST_F(WechatAdapterTest, ClientErrorsPassThroughAsFailedReports) {
               std::string::npos);
 
     script_token("T");
-    client_.fail(core::Errc::delivery_failed);
+    client_.fail(core::Errc::service_unavailable);
     DeliveryReport unreachable = adapter_->deliver(reply("hi"), client_);
     EXPECT_FALSE(unreachable.delivered);
-    EXPECT_NE(unreachable.reason.find(core::make_error_code(core::Errc::delivery_failed).message()),
+    EXPECT_NE(unreachable.reason.find(core::make_error_code(core::Errc::service_unavailable).message()),
               std::string::npos);
 
     client_.answer(500, "busy");  // the client's final answer after its retries

@@ -583,7 +583,7 @@ TEST_F(WhatsAppTest, GraphErrorIsReportedWithItsMessage) {
     EXPECT_NE(report.reason.find("131030"), std::string::npos);
     EXPECT_EQ(report.reason.find(kAccessToken), std::string::npos);
 
-    client_.fail(core::Errc::delivery_failed);
+    client_.fail(core::Errc::service_unavailable);
     const DeliveryReport unreachable = adapter_->deliver(reply("hi"), client_);
     EXPECT_FALSE(unreachable.delivered);
     EXPECT_EQ(unreachable.provider_status, 0u);

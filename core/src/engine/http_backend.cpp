@@ -265,7 +265,7 @@ boost::system::error_code status_error(unsigned status) {
         case 413:
             return make_error_code(Errc::payload_too_large);
         default:
-            return make_error_code(Errc::broker_unavailable);
+            return make_error_code(Errc::service_unavailable);
     }
 }
 
@@ -316,7 +316,7 @@ public:
             backend_log().warn(
                 "backend call failed",
                 {{"operation", operation}, {"stage", "internal"}, {"error", e.what()}});
-            return make_error_code(Errc::broker_unavailable);
+            return make_error_code(Errc::service_unavailable);
         }
     }
 
@@ -376,7 +376,7 @@ private:
                                               : timed_out ? make_error_code(Errc::timeout)
                                               : a.ec == make_error_code(Errc::payload_too_large)
                                                   ? a.ec
-                                                  : make_error_code(Errc::broker_unavailable);
+                                                  : make_error_code(Errc::service_unavailable);
             backend_log().warn("backend call failed",
                                {{"operation", operation},
                                 {"status", a.status},
@@ -425,7 +425,7 @@ private:
                                    options_.max_response_bytes, request, deadline, out),
                        [&out](std::exception_ptr e) {
                            if (e && !out.finished && !out.ec) {
-                               out.ec = make_error_code(Errc::broker_unavailable);
+                               out.ec = make_error_code(Errc::service_unavailable);
                                out.stage = "internal";
                            }
                        });

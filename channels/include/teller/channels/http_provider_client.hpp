@@ -65,7 +65,7 @@ struct HttpProviderOptions {
 /// an HTTP date (RFC 9110 section 10.2.3).
 ///
 /// Errors from send(): timeout (the last attempt timed out), payload_too_large,
-/// delivery_failed (anything else, including 429/5xx on every attempt). The reason is logged.
+/// service_unavailable (anything else, including 429/5xx on every attempt). The reason is logged.
 ///
 /// Thread-safe: send() may run on many threads at once.
 class HttpProviderClient final : public ProviderClient {

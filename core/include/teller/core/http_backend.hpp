@@ -60,7 +60,7 @@ struct HttpBackendOptions {
 /// at WARN with operation, status, attempts and latency_ms (never the arguments):
 ///  - `errc::operation_not_supported`: the bank answered 404 or 501 (no such operation);
 ///  - Errc::missing_field: 400 or 422 (arguments the bank refuses);
-///  - Errc::broker_unavailable: any other 4xx, 5xx, a refused or reset connection, a TLS
+///  - Errc::service_unavailable: any other 4xx, 5xx, a refused or reset connection, a TLS
 ///    failure, after the retries a read operation is allowed;
 ///  - Errc::timeout: no complete answer within `timeout`;
 ///  - Errc::payload_too_large: a body over max_response_bytes (413 from the bank too);
