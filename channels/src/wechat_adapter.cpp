@@ -47,6 +47,8 @@ struct Config {
         "抱歉，目前仅支持文字消息，请用文字描述您的问题。Sorry, only text messages are "
         "supported for now.";
     std::chrono::seconds refresh_margin{300};
+    /// How far a signed request's timestamp may be from now; 0 accepts any age.
+    std::chrono::seconds max_request_age{300};
 };
 
 [[noreturn]] void bad_setting(std::string_view key, std::string_view why) {
@@ -104,17 +106,22 @@ Config read_config(const ChannelSettings& settings) {
             *text = value;
         }
     }
-    if (std::string margin = optional_setting(settings, "token_refresh_margin_s");
-        !margin.empty()) {
+    auto seconds_setting = [&settings](std::string_view key, std::chrono::seconds& out) {
+        std::string text = optional_setting(settings, key);
+        if (text.empty()) {
+            return;
+        }
         long long value = 0;
-        for (char c : margin) {
+        for (char c : text) {
             if (c < '0' || c > '9' || value > 86400) {
-                bad_setting("token_refresh_margin_s", "must be a whole number of seconds");
+                bad_setting(key, "must be a whole number of seconds, at most 86400");
             }
             value = value * 10 + (c - '0');
         }
-        config.refresh_margin = std::chrono::seconds(value);
-    }
+        out = std::chrono::seconds(value);
+    };
+    seconds_setting("token_refresh_margin_s", config.refresh_margin);
+    seconds_setting("max_request_age_s", config.max_request_age);
     return config;
 }
 
@@ -333,6 +340,25 @@ public:
     }
 
 private:
+    // True when `timestamp` (seconds since the epoch) is within max_request_age of now.
+    bool fresh(std::string_view timestamp) const {
+        if (timestamp.empty() || timestamp.size() > 12) {
+            return false;
+        }
+        std::int64_t value = 0;
+        for (char c : timestamp) {
+            if (c < '0' || c > '9') {
+                return false;
+            }
+            value = value * 10 + (c - '0');
+        }
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        const std::int64_t age = now > value ? now - value : value - now;
+        return age <= config_.max_request_age.count();
+    }
+
     WebhookOutcome handle_checked(const WebhookRequest& request) {
         // Authenticate: signature = sha1(sort(token, timestamp, nonce)) in the query.
         std::size_t question = request.target.find('?');
@@ -348,14 +374,19 @@ private:
         if (!signature || !timestamp || !nonce || signature->empty()) {
             return answer(401, "missing signature, timestamp or nonce");
         }
-        // TODO(teller): the timestamp's age is not checked, so a captured signed request can be
-        // replayed; duplicates are still dropped by message id, but an old echostr or event is
-        // answered again.
         std::string expected = wechat_signature(config_.token, *timestamp, *nonce);
         std::string received = detail::ascii_upper(*signature);
         if (!detail::constant_time_equals(received, detail::ascii_upper(expected))) {
             logger().warn("wechat webhook signature mismatch");
             return answer(403, "invalid signature");
+        }
+        // Only the query is signed, so a captured request could be sent again later: refuse
+        // timestamps outside the window (message ids are deduplicated as well).
+        if (config_.max_request_age.count() > 0 && !fresh(*timestamp)) {
+            logger().warn(
+                "wechat webhook timestamp outside the allowed window",
+                {{"max_age_s", static_cast<std::int64_t>(config_.max_request_age.count())}});
+            return answer(403, "stale or future timestamp");
         }
 
         // The handshake: echo echostr.

@@ -42,8 +42,13 @@ std::string expected_signature(std::string token, std::string timestamp, std::st
     return hex;
 }
 
-std::string signed_query(std::string extra = {}) {
-    std::string timestamp = "1733300000";
+std::string now_timestamp() {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+}
+
+std::string signed_query(std::string extra = {}, std::string timestamp = now_timestamp()) {
     std::string nonce = "n0nce42";
     return "/webhooks/wechat?signature=" +
            expected_signature(std::string(kToken), timestamp, nonce) + "&timestamp=" + timestamp +
@@ -132,6 +137,26 @@ TEST_F(WechatAdapterTest, HandshakeEchoesEchostrWhenSigned) {
     EXPECT_TRUE(outcome.messages.empty());
 }
 
+TEST_F(WechatAdapterTest, SignedRequestWithAnOldTimestampIsRefusedUnlessTheCheckIsOff) {
+    // Correctly signed, but captured ten minutes ago: a replay.
+    const std::string old = std::to_string(std::stoll(now_timestamp()) - 600);
+    WebhookOutcome refused = adapter_->handle(post(text_xml("hello"), signed_query({}, old)));
+    EXPECT_EQ(refused.response.status, 403u);
+    EXPECT_EQ(refused.response.body, "stale or future timestamp");
+    EXPECT_TRUE(refused.messages.empty());
+
+    WebhookOutcome garbage = adapter_->handle(post(text_xml("hello"), signed_query({}, "12ab")));
+    EXPECT_EQ(garbage.response.status, 403u);
+
+    auto s = settings();
+    s["max_request_age_s"] = "0";
+    auto lenient = make(s);
+    EXPECT_EQ(lenient->handle(post(text_xml("hello"), signed_query({}, old))).response.status,
+              200u);
+    s["max_request_age_s"] = "-1";
+    EXPECT_THROW(make(s), core::Error);
+}
+
 TEST_F(WechatAdapterTest, HandshakeWithABadSignatureIs403AndWithoutOneIs401) {
     WebhookRequest get;
     get.method = "GET";
@@ -189,8 +214,10 @@ TEST_F(WechatAdapterTest, ForgedOrUnsignedPostIsRefused) {
     EXPECT_TRUE(unsigned_post.messages.empty());
 
     // The signature covers the timestamp: changing it breaks the signature.
-    std::string replayed = signed_query();
-    replayed.replace(replayed.find("1733300000"), 10, "1733300099");
+    const std::string now = now_timestamp();
+    std::string replayed = signed_query({}, now);
+    replayed.replace(replayed.find("timestamp=" + now), 10 + now.size(),
+                     "timestamp=" + std::to_string(std::stoll(now) + 1));
     EXPECT_EQ(adapter_->handle(post(text_xml("hi"), replayed)).response.status, 403u);
 }
 
@@ -420,8 +447,9 @@ TEST_F(WechatAdapterTest, ClientErrorsPassThroughAsFailedReports) {
     client_.fail(core::Errc::service_unavailable);
     DeliveryReport unreachable = adapter_->deliver(reply("hi"), client_);
     EXPECT_FALSE(unreachable.delivered);
-    EXPECT_NE(unreachable.reason.find(core::make_error_code(core::Errc::service_unavailable).message()),
-              std::string::npos);
+    EXPECT_NE(
+        unreachable.reason.find(core::make_error_code(core::Errc::service_unavailable).message()),
+        std::string::npos);
 
     client_.answer(500, "busy");  // the client's final answer after its retries
     DeliveryReport server = adapter_->deliver(reply("hi"), client_);

@@ -63,7 +63,9 @@ std::string wechat_signature(std::string_view token, std::string_view timestamp,
 ///   `app_secret` (required: for the access token that delivery needs);
 /// - `path` (default "/webhooks/wechat"), `welcome_text` (sent on subscribe),
 ///   `unsupported_text` (the answer to images, voice without recognition, video...),
-///   `token_refresh_margin_s` (default 300: how long before expiry an access token is renewed).
+///   `token_refresh_margin_s` (default 300: how long before expiry an access token is renewed),
+///   `max_request_age_s` (default 300: a signed request whose timestamp is further from now is
+///   refused with 403, so a captured request cannot be replayed later; 0 turns the check off).
 /// An `encoding_aes_key` (encrypted "safe" mode) is refused: that mode is not supported.
 /// The access token is cached in the process and shared through the store under
 /// `wechat:access_token:<app_id>`; offered options under `wechat:options:<conversation>`.
