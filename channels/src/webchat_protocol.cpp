@@ -53,6 +53,8 @@ std::string_view to_string(FrameError code) noexcept {
             return "unavailable";
         case FrameError::rate_limited:
             return "rate_limited";
+        case FrameError::token_expired:
+            return "token_expired";
     }
     return "bad_request";
 }

@@ -21,7 +21,8 @@ enum class FrameError {
     too_large,
     bad_request,
     unavailable,
-    rate_limited
+    rate_limited,
+    token_expired  ///< the socket's web chat token expired; the socket closes after this
 };
 
 std::string_view to_string(FrameError code) noexcept;

@@ -31,11 +31,12 @@ constexpr std::size_t kDiscardChunk = 64 * 1024;
 }  // namespace
 
 WsSession::WsSession(GatewayState& state, beast::tcp_stream&& stream, std::string remote,
-                     std::string customer_id)
+                     std::string customer_id, std::int64_t token_expires_at_s)
     : state_(state),
       ws_(std::move(stream)),
       remote_(std::move(remote)),
-      customer_id_(std::move(customer_id)) {
+      customer_id_(std::move(customer_id)),
+      token_expires_at_s_(token_expires_at_s) {
     executor_ = ws_.get_executor();
 }
 
@@ -314,6 +315,19 @@ void WsSession::handle_message(MessageFrame& message) {
         open_conversation(fresh_conversation_id());
     }
     std::string client_id = message.id.empty() ? random_hex(8) : std::move(message.id);
+
+    // The token holds for this socket only until it expires: a later message is refused and
+    // the socket closed, so the page has to sign in again.
+    if (token_expires_at_s_ > 0 && now_ms() / 1000 > token_expires_at_s_) {
+        state_.metrics.add(kTokensRefused, "reason=\"expired\"");
+        state_.log.info("web chat message refused: token expired",
+                        {{"conversation", conversation_}});
+        send(make_error(FrameError::token_expired,
+                        "your sign-in has expired; sign in again to continue", client_id));
+        closing_ = true;
+        close_code_ = websocket::close_code::policy_error;
+        return;
+    }
 
     // Nothing is accepted that cannot be buffered; the client resends with the same id.
     if (state_.overloaded()) {

@@ -25,7 +25,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 public:
     /// `customer_id` is the verified customer of the socket's web chat token ("" = anonymous).
     WsSession(GatewayState& state, boost::beast::tcp_stream&& stream, std::string remote,
-              std::string customer_id = {});
+              std::string customer_id = {}, std::int64_t token_expires_at_s = 0);
     ~WsSession() override;
 
     /// Completes the upgrade `request` asked for, then serves frames until the peer leaves.
@@ -61,6 +61,7 @@ private:
     boost::asio::any_io_executor executor_;
     std::string remote_;
     std::string customer_id_;
+    std::int64_t token_expires_at_s_ = 0;  ///< the token's `exp` (Unix seconds); 0 = none
 
     // The mark of this socket's customer in conversation ids ("" for an anonymous socket).
     std::string customer_mark() const;
