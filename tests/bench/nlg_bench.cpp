@@ -99,10 +99,69 @@ double corpus_bleu(const std::vector<std::pair<std::string, std::string>>& pairs
     return 100 * bp * std::exp(log_sum);
 }
 
-void faq_figures(const std::string& dir, int fold, const nlg::FaqTrainOptions& options) {
-    // Split by variant: variant `fold` (mod the article's count) of every article and locale is
-    // held out; the model never sees it.
-    nlg::KnowledgeBase kb = nlg::KnowledgeBase::load(dir + "/faq");
+// Settings of the FAQ figures (command-line flags).
+struct FaqBenchOptions {
+    std::string dir;
+    int fold = 4;
+    bool all_folds = false;
+    bool errors = false;
+    float threshold = nlg::kDefaultFaqThreshold;
+    std::string out_of_scope = TELLER_SOURCE_DIR "/tests/bench/faq_out_of_scope.txt";
+    nlg::FaqTrainOptions train;
+};
+
+// One question of the out-of-scope set and its kind (the last `# kind: NAME` line above it).
+struct OutOfScope {
+    std::string kind;
+    std::string text;
+};
+
+// The out-of-scope set: one question a line; `# kind: NAME` starts a kind, other `#` comments
+// and blank lines are skipped.
+std::vector<OutOfScope> read_out_of_scope(const std::string& path) {
+    std::vector<OutOfScope> out;
+    std::string kind = "other";
+    std::FILE* f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) {
+        std::printf("  (no out-of-scope set at %s)\n", path.c_str());
+        return out;
+    }
+    char line[1024];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        std::string text(line);
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+            text.pop_back();
+        }
+        if (text.starts_with("# kind: ")) {
+            kind = text.substr(8);
+        } else if (!text.empty() && text[0] != '#') {
+            out.push_back({kind, text});
+        }
+    }
+    std::fclose(f);
+    return out;
+}
+
+// One fold's results.
+struct FoldResult {
+    std::map<std::string, std::array<int, 3>> by_locale;   // top1, top3, total
+    std::vector<float> right_scores;                       // best score of a right top-1
+    std::vector<float> wrong_scores;                       // best score of a wrong top-1
+    std::map<std::string, std::vector<float>> out_scores;  // best score of out-of-scope, by kind
+    std::vector<double> latency;
+    double train_s = 0;
+    std::size_t train_size = 0;
+    std::size_t articles = 0;
+};
+
+int at_least(const std::vector<float>& v, float t) {
+    return static_cast<int>(std::count_if(v.begin(), v.end(), [t](float s) { return s >= t; }));
+}
+
+// Trains without held-out variant `fold` (mod each article's count, per locale) and scores the
+// held-out variants and the out-of-scope set.
+FoldResult run_fold(const nlg::KnowledgeBase& kb, const std::vector<OutOfScope>& out_of_scope,
+                    int fold, const FaqBenchOptions& options) {
     std::vector<nlg::LabeledQuestion> train;
     std::vector<nlg::LabeledQuestion> test;
     for (const nlg::Article& a : kb.articles()) {
@@ -113,33 +172,51 @@ void faq_figures(const std::string& dir, int fold, const nlg::FaqTrainOptions& o
             }
         }
     }
+    FoldResult r;
+    r.articles = kb.articles().size();
+    r.train_size = train.size();
     auto start = Clock::now();
-    auto model = nlg::FaqModel::train(train, options, "bench");
-    const double train_ms = ms_since(start);
+    auto model = nlg::FaqModel::train(train, options.train, "bench", nlg::answer_sentences(kb));
+    r.train_s = ms_since(start) / 1000;
 
-    std::map<std::string, std::array<int, 3>> by_locale;  // top1, top3, total
-    std::vector<double> latency;
-    std::vector<float> right_scores;
-    std::vector<float> wrong_scores;
     for (const nlg::LabeledQuestion& q : test) {
         start = Clock::now();
         auto hits = model->retrieve(q.text, 3);
-        latency.push_back(ms_since(start));
-        auto& row = by_locale[q.locale];
-        row[0] += hits[0].article == q.article;
+        r.latency.push_back(ms_since(start));
+        auto& row = r.by_locale[q.locale];
+        const bool right = hits[0].article == q.article;
+        row[0] += right;
         row[1] += std::any_of(hits.begin(), hits.end(),
                               [&](const nlg::FaqHit& h) { return h.article == q.article; });
         row[2] += 1;
-        (hits[0].article == q.article ? right_scores : wrong_scores).push_back(hits[0].score);
+        (right ? r.right_scores : r.wrong_scores).push_back(hits[0].score);
+        if (!right && options.errors) {
+            std::printf("  miss [%s] %s\n      want %s, got %s %.2f, %s %.2f, %s %.2f\n",
+                        q.locale.c_str(), q.text.c_str(), q.article.c_str(),
+                        hits[0].article.c_str(), hits[0].score, hits[1].article.c_str(),
+                        hits[1].score, hits[2].article.c_str(), hits[2].score);
+        }
     }
+    for (const OutOfScope& q : out_of_scope) {
+        auto hit = model->retrieve(q.text, 1)[0];
+        r.out_scores[q.kind].push_back(hit.score);
+        if (options.errors && hit.score >= options.threshold) {
+            std::printf("  out-of-scope (%s) answered: %s -> %s %.2f\n", q.kind.c_str(),
+                        q.text.c_str(), hit.article.c_str(), hit.score);
+        }
+    }
+    return r;
+}
+
+void print_fold(const FoldResult& r, int fold, float threshold, bool table) {
     std::printf(
-        "FAQ retrieval (%zu articles; trained on %zu variants in %.1f s; held-out variant "
-        "#%d of each article and locale)\n",
-        kb.articles().size(), train.size(), train_ms / 1000, fold);
+        "FAQ retrieval (%zu articles; trained on %zu variants + answer sentences in %.1f s; "
+        "held-out variant #%d of each article and locale)\n",
+        r.articles, r.train_size, r.train_s, fold);
     int t1 = 0;
     int t3 = 0;
     int n = 0;
-    for (const auto& [locale, row] : by_locale) {
+    for (const auto& [locale, row] : r.by_locale) {
         std::printf("  %-6s top-1 %5.1f%%  top-3 %5.1f%%  (%d questions)\n", locale.c_str(),
                     100.0 * row[0] / row[2], 100.0 * row[1] / row[2], row[2]);
         t1 += row[0];
@@ -148,40 +225,81 @@ void faq_figures(const std::string& dir, int fold, const nlg::FaqTrainOptions& o
     }
     std::printf("  all    top-1 %5.1f%%  top-3 %5.1f%%  (%d questions)\n", 100.0 * t1 / n,
                 100.0 * t3 / n, n);
-    // Questions no article answers: how often would the bot answer anyway at the threshold?
-    const char* off_topic[] = {"tell me a joke",
-                               "what's the weather like tomorrow",
-                               "who won the football match",
-                               "recommend a good restaurant",
-                               "sing me a song",
-                               "what's the capital of Australia",
-                               "book me a flight to Paris",
-                               "how old are you",
-                               "讲个笑话",
-                               "明天会下雨吗",
-                               "推荐一家餐厅",
-                               "给我唱首歌",
-                               "澳大利亚的首都是哪里",
-                               "帮我订机票",
-                               "你几岁了",
-                               "昨晚球赛谁赢了"};
-    std::vector<float> off_scores;
-    for (const char* text : off_topic) {
-        off_scores.push_back(model->retrieve(text, 1)[0].score);
+
+    // What each threshold would do: held-out questions answered (and how many of those
+    // rightly), out-of-scope questions answered (every one of them wrongly), by kind.
+    std::printf("  threshold  answered  precision  answered-wrong  out-of-scope answered:");
+    for (const auto& [kind, scores] : r.out_scores) {
+        std::printf("  %s (of %zu)", kind.c_str(), scores.size());
     }
-    // What each threshold would do: held-out questions answered rightly and wrongly, off-topic
-    // questions answered (all wrong).
-    auto at_least = [](const std::vector<float>& v, float t) {
-        return static_cast<int>(std::count_if(v.begin(), v.end(), [t](float s) { return s >= t; }));
+    std::printf("\n");
+    auto line = [&](float t) {
+        const int right = at_least(r.right_scores, t);
+        const int wrong = at_least(r.wrong_scores, t);
+        std::printf("    %.3f%s    %5.1f%%     %5.1f%%       %5.1f%%       ", t,
+                    t == threshold ? "*" : " ", 100.0 * (right + wrong) / n,
+                    right + wrong == 0 ? 0.0 : 100.0 * right / (right + wrong), 100.0 * wrong / n);
+        for (const auto& [kind, scores] : r.out_scores) {
+            std::printf("  %5.1f%% (%d)", 100.0 * at_least(scores, t) / scores.size(),
+                        at_least(scores, t));
+        }
+        std::printf("\n");
     };
-    std::printf("  threshold  answered-right  answered-wrong  off-topic-answered\n");
-    for (float t : {0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f}) {
-        std::printf("    %.1f      %5.1f%%          %5.1f%%          %d of %zu\n", t,
-                    100.0 * at_least(right_scores, t) / n, 100.0 * at_least(wrong_scores, t) / n,
-                    at_least(off_scores, t), off_scores.size());
+    if (table) {
+        for (int i = 6; i <= 16; ++i) {
+            line(static_cast<float>(i) * 0.05f);
+        }
     }
-    std::printf("  retrieval latency: p50 %.3f ms  p99 %.3f ms\n", percentile(latency, 0.5),
-                percentile(latency, 0.99));
+    line(threshold);
+    std::printf("  retrieval latency: p50 %.3f ms  p99 %.3f ms\n", percentile(r.latency, 0.5),
+                percentile(r.latency, 0.99));
+}
+
+void faq_figures(const FaqBenchOptions& options) {
+    nlg::KnowledgeBase kb = nlg::KnowledgeBase::load(options.dir + "/faq");
+    const std::vector<OutOfScope> out_of_scope = read_out_of_scope(options.out_of_scope);
+    if (!options.all_folds) {
+        print_fold(run_fold(kb, out_of_scope, options.fold, options), options.fold,
+                   options.threshold, true);
+        return;
+    }
+
+    // Every fold: as many as the most variants any article has in a locale.
+    std::size_t folds = 0;
+    for (const nlg::Article& a : kb.articles()) {
+        for (const auto& [locale, text] : a.locales) {
+            folds = std::max(folds, text.questions.size());
+        }
+    }
+    double sum1 = 0;
+    double sum3 = 0;
+    std::printf("FAQ retrieval, every fold (threshold %.3g)\n", options.threshold);
+    std::printf("  fold  top-1   top-3   answered  precision  train s  out-of-scope answered\n");
+    for (std::size_t fold = 0; fold < folds; ++fold) {
+        FoldResult r = run_fold(kb, out_of_scope, static_cast<int>(fold), options);
+        int t1 = 0;
+        int t3 = 0;
+        int n = 0;
+        for (const auto& [locale, row] : r.by_locale) {
+            t1 += row[0];
+            t3 += row[1];
+            n += row[2];
+        }
+        const int right = at_least(r.right_scores, options.threshold);
+        const int wrong = at_least(r.wrong_scores, options.threshold);
+        std::printf("  %4zu  %5.1f%%  %5.1f%%  %5.1f%%    %5.1f%%     %5.1f  ", fold,
+                    100.0 * t1 / n, 100.0 * t3 / n, 100.0 * (right + wrong) / n,
+                    right + wrong == 0 ? 0.0 : 100.0 * right / (right + wrong), r.train_s);
+        for (const auto& [kind, scores] : r.out_scores) {
+            std::printf("  %s %.1f%%", kind.c_str(),
+                        100.0 * at_least(scores, options.threshold) / scores.size());
+        }
+        std::printf("\n");
+        sum1 += 100.0 * t1 / n;
+        sum3 += 100.0 * t3 / n;
+    }
+    std::printf("  mean  %5.1f%%  %5.1f%%\n", sum1 / static_cast<double>(folds),
+                sum3 / static_cast<double>(folds));
 }
 
 void generator_figures(const std::string& dir) {
@@ -267,41 +385,78 @@ void generator_figures(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir = TELLER_SOURCE_DIR "/knowledge";
-    int fold = 4;
+    FaqBenchOptions faq;
+    faq.dir = TELLER_SOURCE_DIR "/knowledge";
     bool faq_only = false;
-    nlg::FaqTrainOptions faq_options;
+    nlg::FaqTrainOptions& t = faq.train;
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--knowledge") == 0 && i + 1 < argc) {
-            dir = argv[++i];
-        } else if (std::strcmp(argv[i], "--fold") == 0 && i + 1 < argc) {
-            fold = std::atoi(argv[++i]);
-        } else if (std::strcmp(argv[i], "--faq-epochs") == 0 && i + 1 < argc) {
-            faq_options.epochs = std::atoi(argv[++i]);
-        } else if (std::strcmp(argv[i], "--faq-dim") == 0 && i + 1 < argc) {
-            faq_options.dim = std::atoi(argv[++i]);
-        } else if (std::strcmp(argv[i], "--faq-dropout") == 0 && i + 1 < argc) {
-            faq_options.feature_dropout = std::strtof(argv[++i], nullptr);
-        } else if (std::strcmp(argv[i], "--faq-scale") == 0 && i + 1 < argc) {
-            faq_options.scale = std::strtof(argv[++i], nullptr);
-        } else if (std::strcmp(argv[i], "--faq-centroid") == 0 && i + 1 < argc) {
-            faq_options.centroid_weight = std::strtof(argv[++i], nullptr);
-        } else if (std::strcmp(argv[i], "--faq-only") == 0) {
+        const std::string arg = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (arg == "--knowledge" && has_value) {
+            faq.dir = argv[++i];
+        } else if (arg == "--fold" && has_value) {
+            faq.fold = std::atoi(argv[++i]);
+        } else if (arg == "--all-folds") {
+            faq.all_folds = true;
+        } else if (arg == "--faq-errors") {
+            faq.errors = true;
+        } else if (arg == "--threshold" && has_value) {
+            faq.threshold = std::strtof(argv[++i], nullptr);
+        } else if (arg == "--out-of-scope" && has_value) {
+            faq.out_of_scope = argv[++i];
+        } else if (arg == "--faq-epochs" && has_value) {
+            t.epochs = std::atoi(argv[++i]);
+        } else if (arg == "--faq-dim" && has_value) {
+            t.dim = std::atoi(argv[++i]);
+        } else if (arg == "--faq-dropout" && has_value) {
+            t.feature_dropout = std::strtof(argv[++i], nullptr);
+        } else if (arg == "--faq-scale" && has_value) {
+            t.scale = std::strtof(argv[++i], nullptr);
+        } else if (arg == "--faq-seed" && has_value) {
+            t.seed = std::strtoull(argv[++i], nullptr, 10);
+        } else if (arg == "--faq-batch" && has_value) {
+            t.batch_size = std::atoi(argv[++i]);
+        } else if (arg == "--faq-lr" && has_value) {
+            t.learning_rate = std::strtof(argv[++i], nullptr);
+        } else if (arg == "--faq-centroid" && has_value) {
+            t.centroid_weight = std::strtof(argv[++i], nullptr);
+        } else if (arg == "--faq-ensemble" && has_value) {
+            t.ensemble = std::atoi(argv[++i]);
+        } else if (arg == "--faq-answers" && has_value) {
+            t.answer_weight = std::strtof(argv[++i], nullptr);
+        } else if (arg == "--faq-neighbour" && has_value) {
+            t.neighbour_weight = std::strtof(argv[++i], nullptr);
+        } else if (arg == "--faq-lexical" && has_value) {
+            t.lexical_weight = std::strtof(argv[++i], nullptr);
+        } else if (arg == "--faq-only") {
             faq_only = true;
         } else {
             std::printf(
-                "usage: nlg_bench [--knowledge DIR] [--fold K] [--faq-only] [--faq-epochs N]\n"
-                "                 [--faq-dim N] [--faq-dropout P] [--faq-scale S]\n"
-                "  --fold K  which question variant of each article is held out "
-                "(default 4, the last of five)\n");
-            return argv[i] == std::string("--help") ? 0 : 2;
+                "usage: nlg_bench [--knowledge DIR] [--fold K | --all-folds] [--faq-only]\n"
+                "                 [--faq-errors] [--threshold T] [--out-of-scope FILE]\n"
+                "                 [--faq-epochs N] [--faq-dim N] [--faq-dropout P]\n"
+                "                 [--faq-scale S] [--faq-batch N] [--faq-lr R] [--faq-centroid W]\n"
+                "                 [--faq-ensemble N] [--faq-answers W] [--faq-neighbour W]\n"
+                "                 [--faq-lexical W] [--faq-seed N]\n"
+                "  --fold K       which question variant of each article and locale is held out\n"
+                "                 (K mod the article's count; default 4)\n"
+                "  --all-folds    every fold, one line each, and the mean\n"
+                "  --faq-errors   print every wrong top-1 and every answered out-of-scope "
+                "question\n"
+                "  --threshold T  the threshold the answered/precision figures use (default: "
+                "the built-in default, %.3g)\n"
+                "  --out-of-scope FILE  questions no article answers, one a line (default "
+                "tests/bench/faq_out_of_scope.txt)\n"
+                "  --faq-*        FAQ training options (see nlg::FaqTrainOptions)\n",
+                nlg::kDefaultFaqThreshold);
+            return arg == "--help" ? 0 : 2;
         }
     }
     // One core: every figure is single-threaded.
     nlu::set_compute_threads(1);
-    faq_figures(dir, fold, faq_options);
+    faq_figures(faq);
     if (!faq_only) {
-        generator_figures(dir);
+        generator_figures(faq.dir);
     }
     return 0;
 }

@@ -1,10 +1,13 @@
-// The FAQ dual encoder: paraphrases find their article, saving round-trips, the threshold.
+// The FAQ retrieval model: paraphrases find their article, answers as training texts, saving
+// round-trips, old files refused, the threshold.
 #include "teller/nlg/faq_model.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
 
 #include "teller/nlg/nlg.hpp"
 #include "tiny_kb.hpp"
@@ -18,7 +21,9 @@ protected:
         kb_ = new KnowledgeBase(KnowledgeBase::parse(testing::kTinyKb, "tiny.yaml"));
         FaqTrainOptions options;
         options.epochs = 40;
-        model_ = FaqModel::train(kb_->questions(), options, kb_->fingerprint()).release();
+        model_ =
+            FaqModel::train(kb_->questions(), options, kb_->fingerprint(), answer_sentences(*kb_))
+                .release();
     }
     static void TearDownTestSuite() {
         delete model_;
@@ -81,7 +86,8 @@ TEST_F(FaqModelTest, UnknownWordsScoreZeroAndSavedModelAnswersTheSame) {
 TEST_F(FaqModelTest, TrainingIsDeterministic) {
     FaqTrainOptions options;
     options.epochs = 40;
-    auto again = FaqModel::train(kb_->questions(), options, kb_->fingerprint());
+    auto again =
+        FaqModel::train(kb_->questions(), options, kb_->fingerprint(), answer_sentences(*kb_));
     auto a = model_->retrieve("when do branches open", 1);
     auto b = again->retrieve("when do branches open", 1);
     EXPECT_EQ(a[0].article, b[0].article);
@@ -104,6 +110,89 @@ TEST_F(FaqModelTest, NlgAnswersVerbatimAboveTheThresholdOnly) {
     ASSERT_TRUE(no);
     EXPECT_FALSE(no->answered);
     EXPECT_TRUE(no->answer.empty());
+}
+
+TEST_F(FaqModelTest, AnswersAreSplitIntoSentencesOfTheirArticleAndLocale) {
+    KnowledgeBase kb = KnowledgeBase::parse(R"(articles:
+  - id: a.one
+    en:
+      questions: [first]
+      answer: "Cards arrive in a week. Call us if not; we resend it! OK"
+    zh-CN:
+      questions: [第一]
+      answer: "新卡一周内送达。没收到请致电，我们会重寄！"
+)",
+                                            "answers.yaml");
+    const auto sentences = answer_sentences(kb);
+    std::vector<std::string> en;
+    std::vector<std::string> zh;
+    for (const LabeledQuestion& s : sentences) {
+        EXPECT_EQ(s.article, "a.one");
+        (s.locale == "en" ? en : zh).push_back(s.text);
+    }
+    // "OK" alone is one token: too short to say anything about the article.
+    EXPECT_EQ(en, (std::vector<std::string>{"Cards arrive in a week.", "Call us if not;",
+                                            "we resend it!"}));
+    EXPECT_EQ(zh, (std::vector<std::string>{"新卡一周内送达。", "没收到请致电，我们会重寄！"}));
+}
+
+TEST_F(FaqModelTest, AnswerSentencesNeverAddAnArticle) {
+    std::vector<LabeledQuestion> answers = answer_sentences(*kb_);
+    answers.push_back({"a sentence of an article without questions", "nobody.asks", "en"});
+    FaqTrainOptions options;
+    options.epochs = 2;
+    options.ensemble = 1;
+    auto model = FaqModel::train(kb_->questions(), options, kb_->fingerprint(), answers);
+    const std::set<std::string> ids(model->articles().begin(), model->articles().end());
+    EXPECT_EQ(ids, (std::set<std::string>{"cards.delivery", "fees.atm", "hours.branch",
+                                          "security.phishing"}));
+    for (const FaqHit& hit : model->retrieve("a sentence of an article without questions", 4)) {
+        EXPECT_NE(hit.article, "nobody.asks");
+    }
+}
+
+TEST_F(FaqModelTest, ScoresStayWithinTheCosineRange) {
+    for (const char* text : {"when do branches open", "网点几点开门", "tell me a joke", "atm"}) {
+        for (const FaqHit& hit : model_->retrieve(text, 4)) {
+            EXPECT_GE(hit.score, -1.0f) << text;
+            EXPECT_LE(hit.score, 1.0f + 1e-5f) << text;
+        }
+    }
+}
+
+TEST_F(FaqModelTest, InvalidOptionsAreRefused) {
+    FaqTrainOptions no_encoder;
+    no_encoder.ensemble = 0;
+    EXPECT_THROW(FaqModel::train(kb_->questions(), no_encoder, "x"), core::Error);
+    FaqTrainOptions too_much;
+    too_much.neighbour_weight = 0.6f;
+    too_much.lexical_weight = 0.6f;
+    EXPECT_THROW(FaqModel::train(kb_->questions(), too_much, "x"), core::Error);
+    FaqTrainOptions negative;
+    negative.answer_weight = -1;
+    EXPECT_THROW(FaqModel::train(kb_->questions(), negative, "x"), core::Error);
+}
+
+TEST_F(FaqModelTest, FileOfAnOlderFormatVersionIsAMismatch) {
+    const auto path = std::filesystem::temp_directory_path() / "teller-faq-version-test.model";
+    model_->save(path);
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    // The header is JSON and not covered by the payload checksum: same length, version 1.
+    const auto at = bytes.find("\"version\":2");
+    ASSERT_NE(at, std::string::npos);
+    bytes[at + 10] = '1';
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << bytes;
+    }
+    auto loaded = FaqModel::load(path);
+    ASSERT_FALSE(loaded);
+    EXPECT_EQ(loaded.error(), core::make_error_code(core::Errc::model_mismatch));
+    std::filesystem::remove(path);
 }
 
 TEST_F(FaqModelTest, ModelTrainedOnOtherQuestionsIsRefused) {
