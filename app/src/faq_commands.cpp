@@ -1,6 +1,7 @@
 // `teller train-faq` (FAQ retrieval model and reply generator) and the engine's NLG set-up.
 #include "faq_commands.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -17,20 +18,14 @@ using core::Error;
 
 namespace {
 
-// TODO(teller): the NLG settings (TELLER_KNOWLEDGE_DIR, TELLER_FAQ_MODEL, TELLER_FAQ_THRESHOLD,
-// TELLER_NLG_GENERATOR, TELLER_GENERATOR_MODEL) are read here, not through core::Config, so they
-// cannot be set in the YAML configuration file and `teller run --help` does not list them.
-std::string env(const char* name) {
-    const char* value = std::getenv(name);
-    return value == nullptr ? std::string() : std::string(value);
-}
-
-fs::path knowledge_dir(const std::optional<std::string>& flag) {
+// The knowledge folder: --knowledge, else nlg.knowledge_dir (TELLER_KNOWLEDGE_DIR), else
+// ./knowledge, then next to the executable.
+fs::path knowledge_dir(const std::optional<std::string>& flag, const core::Config& config) {
     if (flag) {
         return *flag;
     }
-    if (std::string dir = env("TELLER_KNOWLEDGE_DIR"); !dir.empty()) {
-        return dir;
+    if (!config.nlg.knowledge_dir.empty()) {
+        return config.nlg.knowledge_dir;
     }
     std::error_code ec;
     fs::path exe = fs::read_symlink("/proc/self/exe", ec).parent_path();
@@ -44,17 +39,33 @@ fs::path knowledge_dir(const std::optional<std::string>& flag) {
 }
 
 fs::path faq_model_path(const core::Config& config) {
-    if (std::string path = env("TELLER_FAQ_MODEL"); !path.empty()) {
-        return path;
+    if (!config.nlg.faq_model.empty()) {
+        return config.nlg.faq_model;
     }
     return config.model_path.parent_path() / "teller-faq.model";
 }
 
 fs::path generator_path(const core::Config& config) {
-    if (std::string path = env("TELLER_GENERATOR_MODEL"); !path.empty()) {
-        return path;
+    if (!config.nlg.generator_model.empty()) {
+        return config.nlg.generator_model;
     }
     return config.model_path.parent_path() / "teller-generator.model";
+}
+
+// Throws when nlg.generator_skills names a skill that is not loaded ("*" is every skill).
+void check_generator_skills(const core::Config& config, const core::SkillHost& host) {
+    const std::vector<std::string> loaded = host.skills();
+    for (const std::string& skill : config.nlg.generator_skills) {
+        if (skill == "*" || std::find(loaded.begin(), loaded.end(), skill) != loaded.end()) {
+            continue;
+        }
+        std::string names;
+        for (const std::string& name : loaded) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        throw Error("nlg.generator_skills (TELLER_NLG_GENERATOR) names \"" + skill +
+                    "\", which is not a loaded skill (loaded: " + names + ")");
+    }
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -63,19 +74,21 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int train_faq_main(const Args& args) {
     core::Config config = load_config(args);
-    const fs::path dir = knowledge_dir(args.get("knowledge"));
+    const fs::path dir = knowledge_dir(args.get("knowledge"), config);
     const fs::path output = args.get("output").value_or(faq_model_path(config).string());
     nlg::KnowledgeBase kb = nlg::KnowledgeBase::load(dir / "faq");
     const auto questions = kb.questions();
-    std::cerr << "Training the FAQ model on " << questions.size() << " questions of "
-              << kb.articles().size() << " articles from " << (dir / "faq").string() << "\n";
+    const auto answers = nlg::answer_sentences(kb);
+    std::cerr << "Training the FAQ model on " << questions.size() << " questions and "
+              << answers.size() << " answer sentences of " << kb.articles().size()
+              << " articles from " << (dir / "faq").string() << "\n";
 
     nlg::FaqTrainOptions options;
     if (auto epochs = args.get("epochs")) {
         options.epochs = std::stoi(*epochs);
     }
     auto start = std::chrono::steady_clock::now();
-    auto model = nlg::FaqModel::train(questions, options, kb.fingerprint());
+    auto model = nlg::FaqModel::train(questions, options, kb.fingerprint(), answers);
     if (output.has_parent_path()) {
         fs::create_directories(output.parent_path());
     }
@@ -105,41 +118,55 @@ int train_faq_main(const Args& args) {
 }  // namespace
 
 Command faq_train_command() {
-    return {{"train-faq", "Train the FAQ retrieval model (and the reply generator) from knowledge/",
-             "Reads the articles under <knowledge>/faq and writes one model file, which\n"
-             "`teller run` loads (TELLER_FAQ_MODEL, default models/teller-faq.model). With\n"
-             "--generator also trains the reply generator on <knowledge>/responses; it is used\n"
-             "only for the skills named in TELLER_NLG_GENERATOR (comma-separated, or *).",
-             join({config_flags(),
-                   {{"knowledge", "DIR",
-                     "knowledge folder (default: $TELLER_KNOWLEDGE_DIR or knowledge)"},
-                    {"output", "FILE", "where to write the FAQ model"},
-                    {"epochs", "N", "training epochs (default: the tuned value)"},
-                    {"generator", "", "also train the reply generator"},
-                    {"generator-output", "FILE", "where to write the generator"}}})},
-            train_faq_main};
+    return {
+        {"train-faq", "Train the FAQ retrieval model (and the reply generator) from knowledge/",
+         "Reads the articles under <knowledge>/faq and writes one model file, which\n"
+         "`teller run` loads (nlg.faq_model / TELLER_FAQ_MODEL, default\n"
+         "models/teller-faq.model). With --generator also trains the reply generator on\n"
+         "<knowledge>/responses; it is used only for the skills named in\n"
+         "nlg.generator_skills / TELLER_NLG_GENERATOR (comma-separated, or *).",
+         join({config_flags(),
+               {{"knowledge", "DIR", "knowledge folder (default: nlg.knowledge_dir or knowledge)"},
+                {"output", "FILE", "where to write the FAQ model"},
+                {"epochs", "N", "training epochs (default: the tuned value)"},
+                {"generator", "", "also train the reply generator"},
+                {"generator-output", "FILE", "where to write the generator"}}})},
+        train_faq_main};
 }
 
-std::unique_ptr<nlg::Nlg> load_nlg(const core::Config& config) {
-    const fs::path dir = knowledge_dir(std::nullopt);
+std::unique_ptr<nlg::Nlg> load_nlg(const core::Config& config, const core::SkillHost* host) {
+    if (host != nullptr) {
+        check_generator_skills(config, *host);
+    }
+    const bool generator_wanted = !config.nlg.generator_skills.empty();
+    const fs::path dir = knowledge_dir(std::nullopt, config);
     std::error_code ec;
     if (!fs::is_directory(dir / "responses", ec) || !fs::is_directory(dir / "faq", ec)) {
+        if (generator_wanted) {
+            throw Error("nlg.generator_skills is set but there is no knowledge folder at " +
+                        dir.string() + " (nlg.knowledge_dir, TELLER_KNOWLEDGE_DIR)");
+        }
         std::cout << "NLG: no knowledge folder at " << dir.string()
-                  << " (set TELLER_KNOWLEDGE_DIR); built-in replies, no FAQ answers" << std::endl;
+                  << " (set nlg.knowledge_dir or TELLER_KNOWLEDGE_DIR); built-in replies, no "
+                     "FAQ answers"
+                  << std::endl;
         return nullptr;
     }
     nlg::TemplateSet templates = nlg::TemplateSet::load(dir / "responses");
-    nlg::KnowledgeBase kb = nlg::KnowledgeBase::load(dir / "faq");
-    nlg::NlgOptions options;
-    if (std::string threshold = env("TELLER_FAQ_THRESHOLD"); !threshold.empty()) {
-        options.faq_threshold = std::stof(threshold);
-    }
-    std::stringstream skills(env("TELLER_NLG_GENERATOR"));
-    for (std::string skill; std::getline(skills, skill, ',');) {
-        if (!skill.empty()) {
-            options.generator_skills.insert(skill);
+    if (host != nullptr) {
+        // Every act a skill's replies may name must have a template, or its replies would
+        // silently fall back to the skill's own text.
+        for (const std::string& skill : host->skills()) {
+            nlg::require_skill_acts(templates, skill, host->skill_acts(skill));
         }
     }
+    nlg::KnowledgeBase kb = nlg::KnowledgeBase::load(dir / "faq");
+    nlg::NlgOptions options;  // the FAQ threshold defaults to the value tuned for the model
+    if (config.nlg.faq_threshold) {
+        options.faq_threshold = static_cast<float>(*config.nlg.faq_threshold);
+    }
+    options.generator_skills.insert(config.nlg.generator_skills.begin(),
+                                    config.nlg.generator_skills.end());
 
     // The FAQ model: a missing or stale one disables FAQ answers, not the bot.
     const fs::path faq_path = faq_model_path(config);
@@ -163,20 +190,26 @@ std::unique_ptr<nlg::Nlg> load_nlg(const core::Config& config) {
     auto nlg =
         std::make_unique<nlg::Nlg>(std::move(templates), std::move(kb), std::move(faq), options);
 
-    // The generator, only when some skill asked for it.
-    if (!options.generator_skills.empty()) {
+    // The generator, only when some skill asked for it; asked for, it must be there.
+    if (generator_wanted) {
         const fs::path gen_path = generator_path(config);
-        if (auto generator = nlg::Generator::load(gen_path)) {
-            nlg->set_generator(std::move(*generator));
-        } else {
-            std::cout << "NLG: no usable generator at " << gen_path.string()
-                      << "; templates only (run `teller train-faq --generator`)" << std::endl;
+        auto generator = nlg::Generator::load(gen_path);
+        if (!generator) {
+            throw Error("nlg.generator_skills is set but no usable generator model at " +
+                        gen_path.string() + " (nlg.generator_model, TELLER_GENERATOR_MODEL: " +
+                        generator.error().message() + "); run `teller train-faq --generator`");
         }
+        nlg->set_generator(std::move(*generator));
+    }
+    std::string generator_skills;
+    for (const std::string& skill : config.nlg.generator_skills) {
+        generator_skills += (generator_skills.empty() ? "" : ",") + skill;
     }
     core::Logger("nlg").info("nlg loaded", {{"knowledge", dir.string()},
                                             {"acts", nlg->templates().acts().size()},
                                             {"articles", articles},
-                                            {"faq", faq_on ? "on" : "off"}});
+                                            {"faq", faq_on ? "on" : "off"},
+                                            {"generator", generator_skills}});
     return nlg;
 }
 

@@ -85,7 +85,7 @@ Bot load_bot(const core::Config& config) {
     Bot bot;
     bot.skills = load_skills(config);
     bot.model = load_model(config, *bot.skills.host);
-    bot.nlg = load_nlg(config);
+    bot.nlg = load_nlg(config, bot.skills.host.get());
     return bot;
 }
 

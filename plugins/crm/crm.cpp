@@ -219,6 +219,8 @@ std::optional<TimeOfDay> time_in(std::string_view f) {
     return std::nullopt;
 }
 
+// TODO(teller): the time of day is a text slot ("15:00", "in the morning"): the templates have
+// no time type, so a 12-hour "3:00 pm" form for English customers would need one.
 std::string describe_time(const Turn& t, const json::object& s) {
     std::int64_t hour = int_at(s, "hour", -1);
     if (hour >= 0) {
@@ -275,14 +277,31 @@ json::object ask(const Turn& t, json::object s, std::string prefix = {}) {
         text += t.say("Which phone number should we call? Please include the country code.",
                       "请提供回电号码（请包含国家区号，或11位手机号）。");
     } else if (step == "confirm") {
+        // The day is a date slot, so the templates (knowledge/responses/crm.yaml) show it in
+        // the customer's locale; the prefix, if any, goes first as its own reply.
         std::string when = string_at(s, "date") + " " + describe_time(t, s);
-        text += callback ? t.say("So we call " + masked_phone(string_at(s, "phone")) + " on " +
-                                     when + ". Shall I book it?",
-                                 "确认在" + when + "致电" + masked_phone(string_at(s, "phone")) +
-                                     "，需要为您预约吗？")
-                         : t.say("So we follow up with you here on " + when + ". Shall I book it?",
-                                 "确认在" + when + "通过本渠道跟进，需要为您预约吗？");
-        buttons = {choice(t.say("Yes", "是"), "/affirm"), choice(t.say("No", "否"), "/deny")};
+        std::string confirm =
+            callback ? t.say("So we call " + masked_phone(string_at(s, "phone")) + " on " + when +
+                                 ". Shall I book it?",
+                             "确认在" + when + "致电" + masked_phone(string_at(s, "phone")) +
+                                 "，需要为您预约吗？")
+                     : t.say("So we follow up with you here on " + when + ". Shall I book it?",
+                             "确认在" + when + "通过本渠道跟进，需要为您预约吗？");
+        json::object slots{{"callback_date", string_at(s, "date")},
+                           {"callback_time", describe_time(t, s)}};
+        if (callback) {
+            slots["phone"] = masked_phone(string_at(s, "phone"));
+        }
+        json::object r = reply(
+            confirm, {choice(t.say("Yes", "是"), "/affirm"), choice(t.say("No", "否"), "/deny")});
+        r["act"] = callback ? "crm.confirm_callback" : "crm.confirm_follow_up";
+        r["slots"] = std::move(slots);
+        json::array replies;
+        if (!text.empty()) {
+            replies.push_back(reply(text));
+        }
+        replies.push_back(std::move(r));
+        return respond(std::move(replies), std::move(s));
     }
     return respond({reply(text, std::move(buttons))}, std::move(s));
 }
@@ -365,7 +384,12 @@ json::object submit(const Turn& t, const json::object& s) {
                      {"reference", id},
                      {"date", string_at(s, "date")},
                      {"time", describe_time(t, s)}}};
-    return respond({reply(text)}, nullptr, std::move(events));
+    json::object r = reply(text);
+    r["act"] = callback ? "crm.callback_booked" : "crm.follow_up_booked";
+    r["slots"] = json::object{{"callback_date", string_at(s, "date")},
+                              {"callback_time", describe_time(t, s)},
+                              {"reference", id}};
+    return respond({std::move(r)}, nullptr, std::move(events));
 }
 
 json::object continue_request(const Turn& t, json::object s) {
@@ -542,7 +566,9 @@ json::object handle_turn(Skill& skill, const json::object& request) {
 const char* manifest() {
     static const std::string text = teller::plugins::build_manifest(
         "crm", "1.0.0", "Callback and follow-up requests, and the satisfaction survey",
-        intent_examples());
+        intent_examples(),
+        {"crm.confirm_callback", "crm.confirm_follow_up", "crm.callback_booked",
+         "crm.follow_up_booked"});
     return text.c_str();
 }
 

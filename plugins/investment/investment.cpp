@@ -25,6 +25,8 @@ constexpr int kMaxAttempts = 3;
 /// Slots this skill keeps in the session beyond one flow.
 constexpr std::string_view kProfileSlot = "risk_profile";  // 1 (conservative) .. 5
 constexpr std::string_view kDisclosedSlot = "investment_disclosed";
+/// The highest risk profile (and product risk level).
+constexpr int kHighestProfile = 5;
 
 // The built-in product range, the same shape as the skill's configuration. Risk levels follow
 // the usual 1 (lowest) to 5 (highest) scale of fund risk ratings.
@@ -289,6 +291,9 @@ json::object start_questionnaire(const Turn& t, bool then_recommend) {
     return ask(t, std::move(s), std::move(intro));
 }
 
+// TODO(teller): the product lists (recommend, products) are plain text, not acts: their risk
+// levels are small whole numbers that read the same in both locales, but a catalogue that adds
+// minimums or returns would show them unformatted until these replies become templated acts.
 json::object recommend(const Turn& t, int profile, json::object slots, std::string prefix) {
     std::vector<const Product*> fits = suitable(t, profile);
     std::string text = prefix + disclosure(t) + "\n\n" +
@@ -347,15 +352,26 @@ json::object finish_questionnaire(const Turn& t, const json::object& s) {
     json::object slots{{kProfileSlot, profile}};
     json::array events{
         json::object{{"type", "risk_profile_set"}, {"profile", profile}, {"score", score}}};
+    // The profile's figures are slots of investment.risk_profile (knowledge/responses).
+    auto profile_reply = [&](json::array buttons) {
+        json::object r = reply(text, std::move(buttons));
+        r["act"] = "investment.risk_profile";
+        r["slots"] = json::object{{"profile_name", profile_name(t, profile)},
+                                  {"risk_profile", profile},
+                                  {"profile_max", kHighestProfile}};
+        return r;
+    };
     const json::value* then = s.if_contains("then_recommend");
     if (then != nullptr && then->is_bool() && then->as_bool()) {
-        json::object r = recommend(t, profile, std::move(slots), text + "\n\n");
+        json::object r = recommend(t, profile, std::move(slots), {});
+        r["replies"].as_array().insert(r["replies"].as_array().begin(), profile_reply({}));
         r["events"].as_array().insert(r["events"].as_array().begin(), events.front());
         return r;
     }
     json::array buttons{
         choice(t.say("Show suitable products", "查看适合的产品"), "/investment.recommend")};
-    return respond({reply(text, std::move(buttons))}, nullptr, std::move(slots), std::move(events));
+    return respond({profile_reply(std::move(buttons))}, nullptr, std::move(slots),
+                   std::move(events));
 }
 
 json::object continue_questionnaire(const Turn& t, json::object s) {
@@ -472,7 +488,7 @@ const char* manifest() {
     static const std::string text = teller::plugins::build_manifest(
         "investment", "1.0.0",
         "Investment products, a risk questionnaire, suitable products and disclosures",
-        intent_examples());
+        intent_examples(), {"investment.risk_profile"});
     return text.c_str();
 }
 

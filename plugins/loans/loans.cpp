@@ -188,8 +188,13 @@ struct Turn {
 
     std::string name(const Product& p) const { return zh ? p.name_zh : p.name_en; }
 
+    // The amount in cents, rounded half away from zero.
+    static long long cents_of(double amount) { return std::llround(amount * 100.0); }
+
+    // The fallback text's form ("5,000.00 USD", "5,000.00美元"); the response templates show
+    // the locale's own form ("$5,000.00", "5,000.00 美元") from money_slot().
     std::string money(double amount) const {
-        long long cents = std::llround(amount * 100.0);
+        long long cents = cents_of(amount);
         bool negative = cents < 0;
         unsigned long long c = negative ? -static_cast<unsigned long long>(cents) : cents;
         std::string digits = std::to_string(c / 100);
@@ -209,6 +214,18 @@ struct Turn {
             unit = "元";
         }
         return (negative ? "-" : "") + whole + "." + fraction + (zh ? "" : " ") + unit;
+    }
+
+    // A money slot for the templates: the exact cents as a decimal string, and the currency.
+    json::object money_slot(double amount) const {
+        long long cents = cents_of(amount);
+        bool negative = cents < 0;
+        unsigned long long c = negative ? -static_cast<unsigned long long>(cents) : cents;
+        char fraction[4];
+        std::snprintf(fraction, sizeof fraction, "%02llu", c % 100);
+        return json::object{
+            {"amount", (negative ? "-" : "") + std::to_string(c / 100) + "." + fraction},
+            {"currency", skill.currency}};
     }
 
     std::string months(int n) const {
@@ -236,6 +253,25 @@ json::object reply(std::string_view text, json::array quick_replies = {}) {
     json::object r{{"text", text}};
     if (!quick_replies.empty()) {
         r["quick_replies"] = std::move(quick_replies);
+    }
+    return r;
+}
+
+/// What the skill says: the text in the customer's locale and, for a reply that shows figures,
+/// the act and slots the response templates (knowledge/responses/loans.yaml) render it from.
+struct Said {
+    std::string text;
+    std::string act;  ///< "" for words without figures
+    json::object slots;
+
+    bool empty() const { return text.empty(); }
+};
+
+json::object reply(const Said& said, json::array quick_replies = {}) {
+    json::object r = reply(said.text, std::move(quick_replies));
+    if (!said.act.empty()) {
+        r["act"] = said.act;
+        r["slots"] = said.slots;
     }
     return r;
 }
@@ -741,74 +777,95 @@ std::string employment_label(const Turn& t, std::string_view kind) {
     return t.say("employed", "在职");
 }
 
-// The question for a slot, with its buttons.
-json::object question(const Turn& t, const json::object& s, std::string_view slot,
-                      std::string prefix) {
+// The question for a slot, with its buttons, after `prefix` (a problem with the last answer):
+// one reply, or two when the prefix shows figures (it is then rendered from its own act).
+json::array question(const Turn& t, const json::object& s, std::string_view slot,
+                     const Said& prefix) {
     const Product* p = t.product(string_at(s, "product"));
     json::array buttons;
-    std::string text;
+    Said said;
     if (slot == "product") {
-        text = t.say("Which loan is it for?", "请问是哪种贷款？");
+        said.text = t.say("Which loan is it for?", "请问是哪种贷款？");
         for (const Product& q : t.skill.products) {
             buttons.push_back(choice(t.name(q), q.id));
         }
+    } else if (slot == "amount" && p != nullptr) {
+        said.text = t.zh ? "您想借多少钱？（" + t.name(*p) + "可贷" + t.money(p->min_amount) +
+                               "至" + t.money(p->max_amount) + "）"
+                         : "How much would you like to borrow? (a " + t.name(*p) + " is " +
+                               t.money(p->min_amount) + " to " + t.money(p->max_amount) + ")";
+        said.act = "loans.ask_amount";
+        said.slots = {{"product", t.name(*p)},
+                      {"min_amount", t.money_slot(p->min_amount)},
+                      {"max_amount", t.money_slot(p->max_amount)}};
     } else if (slot == "amount") {
-        text = t.say("How much would you like to borrow?", "您想借多少钱？");
-        if (p != nullptr) {
-            text += t.zh ? "（" + t.name(*p) + "可贷" + t.money(p->min_amount) + "至" +
-                               t.money(p->max_amount) + "）"
-                         : " (a " + t.name(*p) + " is " + t.money(p->min_amount) + " to " +
-                               t.money(p->max_amount) + ")";
-        }
-    } else if (slot == "term") {
-        text = t.say("Over how many months would you repay it?", "您打算分多少个月还清？");
-        if (p != nullptr) {
-            text += t.zh ? "（" + t.name(*p) + "期限为" + std::to_string(p->min_months) + "至" +
+        said.text = t.say("How much would you like to borrow?", "您想借多少钱？");
+    } else if (slot == "term" && p != nullptr) {
+        said.text = t.zh ? "您打算分多少个月还清？（" + t.name(*p) + "期限为" +
+                               std::to_string(p->min_months) + "至" +
                                std::to_string(p->max_months) + "个月，也可以说“3年”）"
-                         : " A " + t.name(*p) + " runs " + std::to_string(p->min_months) + " to " +
+                         : "Over how many months would you repay it? A " + t.name(*p) + " runs " +
+                               std::to_string(p->min_months) + " to " +
                                std::to_string(p->max_months) +
                                " months; you can also say \"3 years\".";
-        }
+        said.act = "loans.ask_term";
+        said.slots = {
+            {"product", t.name(*p)}, {"min_months", p->min_months}, {"max_months", p->max_months}};
+    } else if (slot == "term") {
+        said.text = t.say("Over how many months would you repay it?", "您打算分多少个月还清？");
     } else if (slot == "purpose") {
-        text = t.say("What is the loan for?", "请问贷款用途是什么？");
+        said.text = t.say("What is the loan for?", "请问贷款用途是什么？");
     } else if (slot == "income") {
-        text = t.say("What is your monthly income after tax?", "您的税后月收入是多少？");
+        said.text = t.say("What is your monthly income after tax?", "您的税后月收入是多少？");
     } else {
-        text = t.say("What is your employment status?", "请问您的就业状况是？");
+        said.text = t.say("What is your employment status?", "请问您的就业状况是？");
         for (std::string_view kind :
              {"employed", "self_employed", "retired", "student", "unemployed"}) {
             buttons.push_back(choice(employment_label(t, kind), kind));
         }
     }
-    if (!prefix.empty()) {
-        text = prefix + (t.zh ? "" : " ") + text;
+    if (prefix.empty()) {
+        return json::array{reply(said, std::move(buttons))};
     }
-    return reply(text, std::move(buttons));
+    if (!prefix.act.empty() || !said.act.empty()) {
+        return json::array{reply(prefix), reply(said, std::move(buttons))};
+    }
+    said.text = prefix.text + (t.zh ? "" : " ") + said.text;
+    return json::array{reply(said, std::move(buttons))};
 }
 
 // Why a value cannot fill its slot; empty when it can.
-std::string amount_problem(const Turn& t, const Product* p, double amount, bool within_limits) {
+Said amount_problem(const Turn& t, const Product* p, double amount, bool within_limits) {
     if (!(amount > 0)) {
-        return t.say("The amount has to be more than zero.", "金额必须大于零。");
+        return {t.say("The amount has to be more than zero.", "金额必须大于零。"), "", {}};
     }
     if (within_limits && p != nullptr && (amount < p->min_amount || amount > p->max_amount)) {
-        return t.zh ? t.name(*p) + "的金额须在" + t.money(p->min_amount) + "至" +
-                          t.money(p->max_amount) + "之间。"
-                    : "A " + t.name(*p) + " can be from " + t.money(p->min_amount) + " to " +
-                          t.money(p->max_amount) + ".";
+        return {t.zh ? t.name(*p) + "的金额须在" + t.money(p->min_amount) + "至" +
+                           t.money(p->max_amount) + "之间。"
+                     : "A " + t.name(*p) + " can be from " + t.money(p->min_amount) + " to " +
+                           t.money(p->max_amount) + ".",
+                "loans.amount_range",
+                {{"product", t.name(*p)},
+                 {"min_amount", t.money_slot(p->min_amount)},
+                 {"max_amount", t.money_slot(p->max_amount)}}};
     }
     return {};
 }
 
-std::string term_problem(const Turn& t, const Product* p, double months) {
+Said term_problem(const Turn& t, const Product* p, double months) {
     if (!(months >= 1) || std::abs(months - std::round(months)) > 1e-9) {
-        return t.say("The term has to be a whole number of months.", "期限必须是整数个月。");
+        return {
+            t.say("The term has to be a whole number of months.", "期限必须是整数个月。"), "", {}};
     }
     if (p != nullptr && (months < p->min_months || months > p->max_months)) {
-        return t.zh ? t.name(*p) + "的期限须在" + std::to_string(p->min_months) + "至" +
-                          std::to_string(p->max_months) + "个月之间。"
-                    : "A " + t.name(*p) + " runs from " + std::to_string(p->min_months) + " to " +
-                          std::to_string(p->max_months) + " months.";
+        return {t.zh ? t.name(*p) + "的期限须在" + std::to_string(p->min_months) + "至" +
+                           std::to_string(p->max_months) + "个月之间。"
+                     : "A " + t.name(*p) + " runs from " + std::to_string(p->min_months) + " to " +
+                           std::to_string(p->max_months) + " months.",
+                "loans.term_range",
+                {{"product", t.name(*p)},
+                 {"min_months", p->min_months},
+                 {"max_months", p->max_months}}};
     }
     return {};
 }
@@ -838,8 +895,8 @@ json::object advance(const Turn& t, json::object s, std::string_view asking) {
     std::string flow = string_at(s, "flow");
     bool strict_amount = flow != "loans.eligibility";
     Heard h = hear(t, s, asking);
-    std::string problem;
-    auto note = [&problem](const std::string& why) {
+    Said problem;
+    auto note = [&problem](const Said& why) {
         if (!why.empty() && problem.empty()) {
             problem = why;
         }
@@ -857,7 +914,7 @@ json::object advance(const Turn& t, json::object s, std::string_view asking) {
         }
     }
     if (h.amount) {
-        std::string why = amount_problem(t, p, *h.amount, strict_amount);
+        Said why = amount_problem(t, p, *h.amount, strict_amount);
         note(why);
         if (why.empty()) {
             s["amount"] = std::round(*h.amount * 100) / 100;
@@ -866,7 +923,7 @@ json::object advance(const Turn& t, json::object s, std::string_view asking) {
         }
     }
     if (h.months) {
-        std::string why = term_problem(t, p, *h.months);
+        Said why = term_problem(t, p, *h.months);
         note(why);
         if (why.empty()) {
             s["months"] = static_cast<std::int64_t>(std::llround(*h.months));
@@ -878,7 +935,7 @@ json::object advance(const Turn& t, json::object s, std::string_view asking) {
         if (*h.income > 0) {
             s["income"] = std::round(*h.income * 100) / 100;
         } else {
-            note(t.say("Your income has to be more than zero.", "收入必须大于零。"));
+            note({t.say("Your income has to be more than zero.", "收入必须大于零。"), "", {}});
         }
     }
     if (h.purpose) {
@@ -891,14 +948,14 @@ json::object advance(const Turn& t, json::object s, std::string_view asking) {
     // Values given before the product was known are checked against it now.
     if (p != nullptr) {
         if (auto amount = number_at(s, "amount")) {
-            std::string why = amount_problem(t, p, *amount, strict_amount);
+            Said why = amount_problem(t, p, *amount, strict_amount);
             if (!why.empty()) {
                 note(why);
                 s.erase("amount");
             }
         }
         if (auto months = number_at(s, "months")) {
-            std::string why = term_problem(t, p, *months);
+            Said why = term_problem(t, p, *months);
             if (!why.empty()) {
                 note(why);
                 s.erase("months");
@@ -925,7 +982,9 @@ json::object advance(const Turn& t, json::object s, std::string_view asking) {
         if (problem.empty() && t.intent == "loans.products") {
             json::object listing = products(t);
             json::array replies = listing.at("replies").as_array();
-            replies.push_back(question(t, s, next, {}));
+            for (json::value& r : question(t, s, next, {})) {
+                replies.push_back(std::move(r));
+            }
             return respond(std::move(replies), std::move(s));
         }
         if (const json::value* a = s.if_contains("attempts"); a && a->is_int64()) {
@@ -941,12 +1000,13 @@ json::object advance(const Turn& t, json::object s, std::string_view asking) {
                            nullptr);
         }
         if (problem.empty()) {
-            problem = not_caught(t, next);
+            problem = {not_caught(t, next), "", {}};
         }
     }
     s["step"] = next;
     s["attempts"] = attempts;
-    return respond({question(t, s, next, problem)}, std::move(s));
+    json::array replies = question(t, s, next, problem);  // reads `s` before it moves
+    return respond(std::move(replies), std::move(s));
 }
 
 json::array yes_no_buttons(const Turn& t, std::string_view yes_en, std::string_view yes_zh) {
@@ -954,7 +1014,7 @@ json::array yes_no_buttons(const Turn& t, std::string_view yes_en, std::string_v
                        choice(t.say("No, thanks", "不用了"), "/deny")};
 }
 
-// The application summary with its confirmation question.
+// The application summary with its confirmation question, after `prefix` (no figures).
 json::object confirm_application(const Turn& t, json::object s, std::string prefix) {
     const Product& p = product_of(t, s);
     double amount = number_at(s, "amount").value();
@@ -962,29 +1022,40 @@ json::object confirm_application(const Turn& t, json::object s, std::string pref
     double income = number_at(s, "income").value();
     std::string purpose = string_at(s, "purpose");
     std::string employment = employment_label(t, string_at(s, "employment"));
-    std::string text =
-        t.zh ? "请确认您的申请：" + t.name(p) + "，金额" + t.money(amount) + "，期限" +
-                   t.months(months) + "，用途：" + purpose + "，税后月收入" + t.money(income) +
-                   "，就业状况：" + employment + "。确认提交吗？"
-             : "Please check your application: " + t.name(p) + " of " + t.money(amount) + " over " +
-                   t.months(months) + ", for: " + purpose + ", monthly income " + t.money(income) +
-                   ", " + employment + ". Shall I submit it?";
+    Said said{t.zh ? "请确认您的申请：" + t.name(p) + "，金额" + t.money(amount) + "，期限" +
+                         t.months(months) + "，用途：" + purpose + "，税后月收入" +
+                         t.money(income) + "，就业状况：" + employment + "。确认提交吗？"
+                   : "Please check your application: " + t.name(p) + " of " + t.money(amount) +
+                         " over " + t.months(months) + ", for: " + purpose + ", monthly income " +
+                         t.money(income) + ", " + employment + ". Shall I submit it?",
+              "loans.confirm",
+              {{"product", t.name(p)},
+               {"principal", t.money_slot(amount)},
+               {"term_months", months},
+               {"purpose", purpose},
+               {"income", t.money_slot(income)},
+               {"employment", employment}}};
+    json::array replies;
     if (!prefix.empty()) {
-        text = prefix + (t.zh ? "" : " ") + text;
+        replies.push_back(reply(prefix));
     }
+    replies.push_back(reply(said, yes_no_buttons(t, "Yes, submit", "确认提交")));
     s["step"] = "confirm";
-    return respond({reply(text, yes_no_buttons(t, "Yes, submit", "确认提交"))}, std::move(s));
+    return respond(std::move(replies), std::move(s));
 }
 
-json::object offer_application(const Turn& t, json::object s, std::string text) {
-    text += t.say(" Would you like to apply for it now?", "现在要申请吗？");
+// `said` (a quote or an eligibility answer, whose templates end by offering to apply) after
+// `notes`, and the state that waits for the answer.
+json::object offer_application(const Turn& t, json::object s, json::array notes, Said said) {
+    said.text += t.say(" Would you like to apply for it now?", "现在要申请吗？");
     json::object next{
         {"flow", "loans.apply"},      {"step", "offer"},          {"attempts", 0},
         {"product", s.at("product")}, {"amount", s.at("amount")}, {"months", s.at("months")}};
     if (s.contains("income")) {
         next["income"] = s.at("income");
     }
-    return respond({reply(text, yes_no_buttons(t, "Yes, apply", "好的，申请"))}, std::move(next));
+    notes.push_back(reply(said, yes_no_buttons(t, "Yes, apply", "好的，申请")));
+    return respond(std::move(notes), std::move(next));
 }
 
 json::object submit(const Turn& t, const json::object& s) {
@@ -1008,13 +1079,18 @@ json::object submit(const Turn& t, const json::object& s) {
 
     double amount = number_at(s, "amount").value();
     int months = static_cast<int>(number_at(s, "months").value());
-    std::string text =
-        t.zh ? "已提交：您的" + t.name(p) + "申请（" + t.money(amount) + "，" + t.months(months) +
-                   "）编号为" + id + "。我们审核后会通知您，您也可以随时问我申请进度。"
-             : "Submitted: your application for a " + t.name(p) + " of " + t.money(amount) +
-                   " over " + t.months(months) + " is " + id +
-                   ". We'll review it and let you know; ask me about its status any time.";
-    return respond({reply(text)}, nullptr, {{"loan_application", id}});
+    Said said{t.zh ? "已提交：您的" + t.name(p) + "申请（" + t.money(amount) + "，" +
+                         t.months(months) + "）编号为" + id +
+                         "。我们审核后会通知您，您也可以随时问我申请进度。"
+                   : "Submitted: your application for a " + t.name(p) + " of " + t.money(amount) +
+                         " over " + t.months(months) + " is " + id +
+                         ". We'll review it and let you know; ask me about its status any time.",
+              "loans.submitted",
+              {{"product", t.name(p)},
+               {"principal", t.money_slot(amount)},
+               {"term_months", months},
+               {"application_id", id}}};
+    return respond({reply(said)}, nullptr, {{"loan_application", id}});
 }
 
 json::object finish(const Turn& t, json::object s) {
@@ -1030,87 +1106,137 @@ json::object finish(const Turn& t, json::object s) {
     // A rate the customer names is used only within the product's range: a quote at a rate the
     // bank does not offer, followed by an offer to apply, would mislead.
     double rate = number_at(s, "rate").value_or(p.rate);
-    std::string rate_note;
+    json::array notes;
     if (rate < p.min_rate || rate > p.max_rate) {
-        rate_note = t.zh ? t.name(p) + "的年利率为" + percent(p.min_rate) + "至" +
-                               percent(p.max_rate) + "，以下按" + percent(p.rate) + "计算。"
-                         : "A " + t.name(p) + " is offered at " + percent(p.min_rate) + " to " +
-                               percent(p.max_rate) + " a year, so this quote uses " +
-                               percent(p.rate) + ". ";
+        notes.push_back(reply(Said{
+            t.zh ? t.name(p) + "的年利率为" + percent(p.min_rate) + "至" + percent(p.max_rate) +
+                       "，以下按" + percent(p.rate) + "计算。"
+                 : "A " + t.name(p) + " is offered at " + percent(p.min_rate) + " to " +
+                       percent(p.max_rate) + " a year, so this quote uses " + percent(p.rate) + ".",
+            "loans.rate_adjusted",
+            {{"product", t.name(p)},
+             {"min_rate", p.min_rate},
+             {"max_rate", p.max_rate},
+             {"rate", p.rate}}}));
         rate = p.rate;
     }
     if (flow == "loans.installment") {
         Quote q = quote(amount, rate, months).value();
-        std::string text =
-            rate_note +
-            (t.zh ? t.name(p) + t.money(amount) + "，期限" + t.months(months) + "，年利率" +
-                        percent(rate) + "：每月还款" + t.money(q.monthly_cents / 100.0) +
-                        "，总利息" + t.money(q.total_interest_cents / 100.0) + "。"
-                  : "A " + t.name(p) + " of " + t.money(amount) + " over " + t.months(months) +
-                        " at " + percent(rate) + " a year costs " +
-                        t.money(q.monthly_cents / 100.0) + " a month, with " +
-                        t.money(q.total_interest_cents / 100.0) + " interest in total.");
-        return offer_application(t, std::move(s), std::move(text));
+        Said said{t.zh ? t.name(p) + t.money(amount) + "，期限" + t.months(months) + "，年利率" +
+                             percent(rate) + "：每月还款" + t.money(q.monthly_cents / 100.0) +
+                             "，总利息" + t.money(q.total_interest_cents / 100.0) + "。"
+                       : "A " + t.name(p) + " of " + t.money(amount) + " over " + t.months(months) +
+                             " at " + percent(rate) + " a year costs " +
+                             t.money(q.monthly_cents / 100.0) + " a month, with " +
+                             t.money(q.total_interest_cents / 100.0) + " interest in total.",
+                  "loans.installment",
+                  {{"product", t.name(p)},
+                   {"principal", t.money_slot(amount)},
+                   {"term_months", months},
+                   {"rate", rate},
+                   {"monthly_payment", t.money_slot(q.monthly_cents / 100.0)},
+                   {"total_interest", t.money_slot(q.total_interest_cents / 100.0)}}};
+        return offer_application(t, std::move(s), std::move(notes), std::move(said));
     }
 
     // Eligibility: within the product's limits, and the installment within the income share.
     double income = number_at(s, "income").value();
     if (amount < p.min_amount || amount > p.max_amount) {
-        std::string text = t.zh ? "很抱歉，您目前不符合条件：" + amount_problem(t, &p, amount, true)
-                                : "I'm afraid you're not eligible for this: " +
-                                      amount_problem(t, &p, amount, true);
-        return respond({reply(text)}, nullptr);
+        Said said{t.zh ? "很抱歉，您目前不符合条件：" + amount_problem(t, &p, amount, true).text
+                       : "I'm afraid you're not eligible for this: " +
+                             amount_problem(t, &p, amount, true).text,
+                  "loans.not_eligible_amount",
+                  {{"product", t.name(p)},
+                   {"min_amount", t.money_slot(p.min_amount)},
+                   {"max_amount", t.money_slot(p.max_amount)}}};
+        return respond({reply(said)}, nullptr);
     }
     Quote q = quote(amount, p.rate, months).value();
     double monthly = q.monthly_cents / 100.0;
     double share = monthly / income;
-    int share_percent = static_cast<int>(std::lround(share * 100));
+    // The share of income in percent: whole in the fallback text, two decimals in the slot.
+    double share_percent = std::round(share * 10000.0) / 100.0;
+    const double limit_percent = kMaxIncomeShare * 100.0;
+    const std::string share_text = std::to_string(std::lround(share * 100)) + "%";
+    const std::string limit_text = std::to_string(std::lround(limit_percent)) + "%";
     if (share <= kMaxIncomeShare) {
-        std::string text =
-            t.zh ? "好消息：您符合条件。按年利率" + percent(p.rate) + "，" + t.name(p) +
-                       t.money(amount) + "分" + t.months(months) + "每月还款" + t.money(monthly) +
-                       "，占您月收入的" + std::to_string(share_percent) + "%，未超过40%的上限。"
-                 : "Good news: you're eligible. At " + percent(p.rate) + " a " + t.name(p) +
-                       " of " + t.money(amount) + " over " + t.months(months) + " costs " +
-                       t.money(monthly) + " a month, " + std::to_string(share_percent) +
-                       "% of your monthly income, within our 40% limit.";
-        return offer_application(t, std::move(s), std::move(text));
+        Said said{t.zh ? "好消息：您符合条件。按年利率" + percent(p.rate) + "，" + t.name(p) +
+                             t.money(amount) + "分" + t.months(months) + "每月还款" +
+                             t.money(monthly) + "，占您月收入的" + share_text + "，未超过" +
+                             limit_text + "的上限。"
+                       : "Good news: you're eligible. At " + percent(p.rate) + " a " + t.name(p) +
+                             " of " + t.money(amount) + " over " + t.months(months) + " costs " +
+                             t.money(monthly) + " a month, " + share_text +
+                             " of your monthly income, within our " + limit_text + " limit.",
+                  "loans.eligible",
+                  {{"product", t.name(p)},
+                   {"rate", p.rate},
+                   {"principal", t.money_slot(amount)},
+                   {"term_months", months},
+                   {"monthly_payment", t.money_slot(monthly)},
+                   {"income_share", share_percent},
+                   {"share_limit", limit_percent}}};
+        return offer_application(t, std::move(s), std::move(notes), std::move(said));
     }
     // The largest amount whose installment fits the income share over the same term.
     double factor = annuity_payment(1.0, p.rate, months).value();
     double affordable = std::floor(kMaxIncomeShare * income / factor / 100.0) * 100.0;
-    std::string text =
-        t.zh ? "很抱歉，您目前不符合条件：每月还款" + t.money(monthly) + "将占您月收入的" +
-                   std::to_string(share_percent) + "%，超过了40%的上限。"
-             : "I'm afraid you're not eligible: the installment of " + t.money(monthly) +
-                   " would take " + std::to_string(share_percent) +
-                   "% of your monthly income, above our 40% limit.";
+    Said said{t.zh ? "很抱歉，您目前不符合条件：每月还款" + t.money(monthly) + "将占您月收入的" +
+                         share_text + "，超过了" + limit_text + "的上限。"
+                   : "I'm afraid you're not eligible: the installment of " + t.money(monthly) +
+                         " would take " + share_text + " of your monthly income, above our " +
+                         limit_text + " limit.",
+              "loans.not_eligible",
+              {{"monthly_payment", t.money_slot(monthly)},
+               {"income_share", share_percent},
+               {"share_limit", limit_percent}}};
     if (affordable >= p.min_amount) {
-        text +=
+        said.text +=
             t.zh ? "按同样期限，您最多可贷约" + t.money(affordable) + "。"
                  : " Over the same term you could borrow up to about " + t.money(affordable) + ".";
+        said.act = "loans.not_eligible_max";
+        said.slots["affordable"] = t.money_slot(affordable);
     }
-    return respond({reply(text)}, nullptr);
+    notes.push_back(reply(said));
+    return respond(std::move(notes), nullptr);
 }
 
+// One line of a list reply ("items"): rendered from its act, `text` when that is not possible.
+json::object item(const Said& said) {
+    return json::object{{"text", said.text}, {"act", said.act}, {"slots", said.slots}};
+}
+
+// The catalogue: one message, a heading and a line per product (its figures rendered from the
+// loans.product act), with the next steps as buttons.
 json::object products(const Turn& t) {
-    std::string text = t.say("Our loans:", "我们的贷款产品：");
+    json::array lines;
     for (const Product& p : t.skill.products) {
-        text += t.zh ? "\n• " + t.name(p) + "：" + t.money(p.min_amount) + "至" +
-                           t.money(p.max_amount) + "，" + std::to_string(p.min_months) + "至" +
-                           std::to_string(p.max_months) + "个月，年利率" + percent(p.min_rate) +
-                           "至" + percent(p.max_rate)
-                     : "\n• " + t.name(p) + ": " + t.money(p.min_amount) + " to " +
-                           t.money(p.max_amount) + ", " + std::to_string(p.min_months) + " to " +
-                           std::to_string(p.max_months) + " months, " + percent(p.min_rate) +
-                           " to " + percent(p.max_rate) + " a year";
+        lines.push_back(item(Said{
+            t.zh ? t.name(p) + "：" + t.money(p.min_amount) + "至" + t.money(p.max_amount) + "，" +
+                       std::to_string(p.min_months) + "至" + std::to_string(p.max_months) +
+                       "个月，年利率" + percent(p.min_rate) + "至" + percent(p.max_rate)
+                 : t.name(p) + ": " + t.money(p.min_amount) + " to " + t.money(p.max_amount) +
+                       ", " + std::to_string(p.min_months) + " to " + std::to_string(p.max_months) +
+                       " months, " + percent(p.min_rate) + " to " + percent(p.max_rate) + " a year",
+            "loans.product",
+            {{"product", t.name(p)},
+             {"min_amount", t.money_slot(p.min_amount)},
+             {"max_amount", t.money_slot(p.max_amount)},
+             {"min_months", p.min_months},
+             {"max_months", p.max_months},
+             {"min_rate", p.min_rate},
+             {"max_rate", p.max_rate}}}));
     }
     json::array buttons{choice(t.say("Monthly installment", "计算月供"), "/loans.installment"),
                         choice(t.say("Am I eligible?", "查询资格"), "/loans.eligibility"),
                         choice(t.say("Apply", "申请贷款"), "/loans.apply")};
-    return respond({reply(text, std::move(buttons))}, nullptr);
+    json::object listing = reply(t.say("Our loans:", "我们的贷款产品："), std::move(buttons));
+    listing["items"] = std::move(lines);
+    return respond({std::move(listing)}, nullptr);
 }
 
+// The customer's applications: one message, a heading and a line per application
+// (loans.application).
 json::object status(const Turn& t) {
     json::array mine;
     {
@@ -1125,19 +1251,27 @@ json::object status(const Turn& t) {
                    json::array{choice(t.say("Apply for a loan", "申请贷款"), "/loans.apply")})},
             nullptr);
     }
-    std::string text = t.say("Your loan applications:", "您的贷款申请：");
+    json::array lines;
     for (const json::value& v : mine) {
         const json::object& a = v.as_object();
         const Product* p = t.product(string_at(a, "product"));
         std::string name = p != nullptr ? t.name(*p) : string_at(a, "product");
         double amount = number_at(a, "amount").value();
         int months = static_cast<int>(number_at(a, "months").value());
-        text += t.zh ? "\n• " + string_at(a, "id") + "：" + name + "，" + t.money(amount) + "，" +
-                           t.months(months) + "，已提交，正在审核"
-                     : "\n• " + string_at(a, "id") + ": " + name + ", " + t.money(amount) +
-                           " over " + t.months(months) + ", submitted and under review";
+        std::string id = string_at(a, "id");
+        lines.push_back(item(Said{t.zh ? id + "：" + name + "，" + t.money(amount) + "，" +
+                                             t.months(months) + "，已提交，正在审核"
+                                       : id + ": " + name + ", " + t.money(amount) + " over " +
+                                             t.months(months) + ", submitted and under review",
+                                  "loans.application",
+                                  {{"application_id", id},
+                                   {"product", name},
+                                   {"principal", t.money_slot(amount)},
+                                   {"term_months", months}}}));
     }
-    return respond({reply(text)}, nullptr);
+    json::object listing = reply(t.say("Your loan applications:", "您的贷款申请："));
+    listing["items"] = std::move(lines);
+    return respond({std::move(listing)}, nullptr);
 }
 
 json::object start(const Turn& t) {
@@ -1229,7 +1363,11 @@ json::object handle_turn(Skill& skill, const json::object& request) {
 const char* manifest() {
     static const std::string text = teller::plugins::build_manifest(
         "loans", "1.0.0", "Loan products, installment quotes, eligibility and applications",
-        intent_examples());
+        intent_examples(),
+        {"loans.installment", "loans.rate_adjusted", "loans.eligible", "loans.not_eligible",
+         "loans.not_eligible_max", "loans.not_eligible_amount", "loans.amount_range",
+         "loans.term_range", "loans.ask_amount", "loans.ask_term", "loans.confirm",
+         "loans.submitted", "loans.product", "loans.application"});
     return text.c_str();
 }
 

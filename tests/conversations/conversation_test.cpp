@@ -18,6 +18,9 @@
 #include "teller/core/backend.hpp"
 #include "teller/core/flows.hpp"
 #include "teller/core/skill_host.hpp"
+#include "teller/nlg/error.hpp"
+#include "teller/nlg/responder.hpp"
+#include "teller/nlg/templates.hpp"
 #include "teller/nlu/entities.hpp"
 #include "teller/nlu/intent_model.hpp"
 
@@ -53,7 +56,8 @@ struct Script {
     std::string locale = "en";
     std::string channel = "webchat";
     std::string sender = "demo-user";
-    bool signed_in = true;  ///< a web chat customer whose token the gateway checked
+    bool signed_in = true;   ///< a web chat customer whose token the gateway checked
+    bool templates = false;  ///< skills' acts rendered with knowledge/responses (else their text)
     std::vector<ScriptTurn> turns;
 };
 
@@ -100,6 +104,10 @@ std::vector<Script> load_scripts(const fs::path& path) {
         }
         if (c["signed_in"]) {
             s.signed_in = c["signed_in"].as<bool>();
+        }
+        // A file may turn the templates on for all its scripts; a script may say otherwise.
+        if (YAML::Node templates = c["templates"] ? c["templates"] : root["templates"]) {
+            s.templates = templates.as<bool>();
         }
         for (const YAML::Node& t : c["turns"]) {
             ScriptTurn turn;
@@ -152,6 +160,36 @@ std::vector<Script> all_scripts() {
     return scripts;
 }
 
+/// The skills' acts rendered with knowledge/responses, as `teller run` does, for scripts that
+/// expect the formatted figures (`templates: true`). The dialogue's own acts keep their
+/// built-in texts (the scripts were written against those) and no FAQ is asked.
+class SkillTemplates final : public nlg::Responder {
+public:
+    SkillTemplates()
+        : templates_(nlg::TemplateSet::load(TELLER_SOURCE_DIR "/knowledge/responses")) {}
+
+    core::Result<nlg::RenderedReply> render(std::string_view act, const json::object& slots,
+                                            const nlg::ReplyContext& context) const override {
+        if (context.skill.empty()) {
+            return make_error_code(nlg::Errc::no_template);
+        }
+        nlg::RenderContext rc{context.locale, context.channel,
+                              nlg::variation_seed(context.conversation, context.turn)};
+        auto text = templates_.render(act, slots, rc);
+        if (!text) {
+            return text.error();
+        }
+        return nlg::RenderedReply{*text, "template", ""};
+    }
+
+    std::optional<nlg::FaqDecision> ask_faq(std::string_view, std::string_view) const override {
+        return std::nullopt;
+    }
+
+private:
+    nlg::TemplateSet templates_;
+};
+
 /// Skills, backend and model, built once for every script (training takes seconds).
 class Bot {
 public:
@@ -161,6 +199,7 @@ public:
     }
 
     core::SkillHost& host() { return *host_; }
+    const nlg::Responder& templates() const { return templates_; }
     const nlu::IntentModel& model() const { return *model_; }
     void reset_backend() {
         // Each script starts from the demo bank's file, not from what earlier scripts changed.
@@ -204,6 +243,7 @@ private:
     std::unique_ptr<ResettableBackend> backend_;
     std::unique_ptr<core::SkillHost> host_;
     std::unique_ptr<nlu::IntentModel> model_;
+    SkillTemplates templates_;
 };
 
 std::string ranking_text(const core::NluResult& nlu) {
@@ -234,7 +274,9 @@ TEST_P(ConversationTest, RunsAsScripted) {
     const Script& script = GetParam();
     Bot& bot = Bot::get();
     bot.reset_backend();
-    core::DialogueManager dialogue(bot.host());
+    core::DialogueOptions options;
+    options.responder = script.templates ? &bot.templates() : nullptr;
+    core::DialogueManager dialogue(bot.host(), options);
     nlu::EntityContext context;
     context.today = kScriptToday;
 

@@ -151,11 +151,9 @@ TEST(TemplatesTest, MissingActAndDuplicateActAreErrors) {
 TEST(TemplatesTest, ShippedTemplatesLoadAndDefineEveryDialogueAct) {
     TemplateSet t = TemplateSet::load(TELLER_SOURCE_DIR "/knowledge/responses");
     EXPECT_NO_THROW(t.require(act::all, "knowledge/responses"));
-    json::object slots{{"principal", 20000},
-                       {"term_months", 12},
-                       {"rate", 3.45},
-                       {"monthly_payment", "1698.59"},
-                       {"total_interest", 383.08}};
+    json::object slots{
+        {"product", "car loan"}, {"principal", 20000},           {"term_months", 12},
+        {"rate", 3.45},          {"monthly_payment", "1698.59"}, {"total_interest", 383.08}};
     for (std::uint64_t seed = 0; seed < 3; ++seed) {
         std::string en = t.render("loans.installment", slots, {"en", "", seed}).value();
         EXPECT_NE(en.find("¥20,000.00"), std::string::npos) << en;

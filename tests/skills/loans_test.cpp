@@ -98,8 +98,14 @@ protected:
         last_ = *response;
         state_ = response->contains("state") ? response->at("state") : json::value();
         std::string out;
+        // As the dialogue shows it without templates: each reply's text, then its list items.
         for (const json::value& r : response->at("replies").as_array()) {
             out += std::string(r.at("text").as_string()) + "\n";
+            if (const json::value* items = r.as_object().if_contains("items")) {
+                for (const json::value& i : items->as_array()) {
+                    out += std::string(i.at("text").as_string()) + "\n";
+                }
+            }
         }
         return out;
     }

@@ -1,11 +1,18 @@
-// The demo bank backend: customers, accounts and cards from a JSON file, changes kept in memory.
+// The demo bank backend: customers, accounts, cards and transactions from JSON; changes in memory.
 #include "teller/core/backend.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -70,6 +77,19 @@ public:
                 return Errc::missing_field;
             }
             return change_card(customer, last4->as_string(), operation == "cards.block");
+        }
+        if (operation == "cards.transactions") {
+            return transactions_of(customer, args);
+        }
+        if (operation == "cards.limits" || operation == "cards.set_limit") {
+            json::object* card = card_of(customer, args);
+            if (card == nullptr) {
+                return json::object{{"error", "card_not_found"}};
+            }
+            return operation == "cards.limits" ? limits_of(*card) : set_limit(*card, args);
+        }
+        if (operation == "cards.dispute") {
+            return dispute(customer, args);
         }
         if (operation == "otp.send" && !known_customer(who->as_string())) {
             // A code goes only to a number the bank has: an unknown sender is not a customer.
@@ -152,9 +172,149 @@ private:
         return customers.front().as_object();
     }
 
+    // The customer's cards as cards.list shows them (limits have their own operation).
     static json::array cards_of(const json::object& customer) {
         const json::value* cards = customer.if_contains("cards");
-        return cards != nullptr ? cards->as_array() : json::array{};
+        json::array out = cards != nullptr ? cards->as_array() : json::array{};
+        for (json::value& card : out) {
+            card.as_object().erase("limits");
+        }
+        return out;
+    }
+
+    static std::string text_at(const json::object& o, std::string_view key) {
+        const json::value* v = o.if_contains(key);
+        return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+    }
+
+    // The card named by args' "last4", or nullptr.
+    static json::object* card_of(json::object& customer, const json::object& args) {
+        std::string last4 = text_at(args, "last4");
+        json::value* cards = customer.if_contains("cards");
+        if (cards == nullptr || last4.empty()) {
+            return nullptr;
+        }
+        for (json::value& card : cards->as_array()) {
+            if (card.as_object().at("last4").as_string() == last4) {
+                return &card.as_object();
+            }
+        }
+        return nullptr;
+    }
+
+    static json::array& transaction_list(json::object& customer) {
+        json::value& list = customer["transactions"];
+        if (!list.is_array()) {
+            list = json::array{};
+        }
+        return list.as_array();
+    }
+
+    // The card's newest transactions first, at most args' "limit" (default 5, at most 50).
+    static json::value transactions_of(json::object& customer, const json::object& args) {
+        if (card_of(customer, args) == nullptr) {
+            return json::object{{"error", "card_not_found"}};
+        }
+        std::int64_t limit = 5;
+        if (const json::value* l = args.if_contains("limit"); l && l->is_int64()) {
+            limit = std::clamp<std::int64_t>(l->as_int64(), 1, 50);
+        }
+        std::vector<const json::object*> found;
+        for (const json::value& t : transaction_list(customer)) {
+            if (t.is_object() && text_at(t.as_object(), "last4") == text_at(args, "last4")) {
+                found.push_back(&t.as_object());
+            }
+        }
+        // ISO dates sort as text; the file's order breaks ties.
+        std::stable_sort(found.begin(), found.end(), [](const auto* a, const auto* b) {
+            return text_at(*a, "date") > text_at(*b, "date");
+        });
+        json::array out;
+        for (const json::object* t : found) {
+            if (static_cast<std::int64_t>(out.size()) == limit) {
+                break;
+            }
+            json::object shown = *t;
+            shown.erase("last4");
+            out.push_back(std::move(shown));
+        }
+        return json::object{{"transactions", std::move(out)}};
+    }
+
+    // A decimal string ("1500", "1500.00"); nullopt for anything else.
+    static std::optional<double> decimal(const json::value* v) {
+        if (v == nullptr || !v->is_string() || v->as_string().empty()) {
+            return std::nullopt;
+        }
+        std::string text(v->as_string());
+        char* end = nullptr;
+        double value = std::strtod(text.c_str(), &end);
+        if (end != text.c_str() + text.size() || !std::isfinite(value)) {
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    static json::value limits_of(const json::object& card) {
+        const json::value* limits = card.if_contains("limits");
+        return json::object{
+            {"limits", limits != nullptr && limits->is_object() ? *limits : json::object{}},
+            {"currency", card.contains("currency") ? card.at("currency") : json::value("USD")}};
+    }
+
+    // Sets one daily limit ("atm", "pos", "online") within its maximum.
+    static json::value set_limit(json::object& card, const json::object& args) {
+        json::value* limits = card.if_contains("limits");
+        json::value* limit = limits != nullptr && limits->is_object()
+                                 ? limits->as_object().if_contains(text_at(args, "kind"))
+                                 : nullptr;
+        if (limit == nullptr || !limit->is_object()) {
+            return json::object{{"error", "unknown_limit"}};
+        }
+        if (text_at(card, "status") != "active") {
+            return json::object{{"error", "card_not_active"}};
+        }
+        std::optional<double> amount = decimal(args.if_contains("amount"));
+        std::optional<double> max = decimal(limit->as_object().if_contains("max"));
+        if (!amount || *amount < 0) {
+            return json::object{{"error", "invalid_amount"}};
+        }
+        if (max && *amount > *max + 1e-9) {
+            return json::object{{"error", "over_maximum"}, {"max", limit->at("max")}};
+        }
+        char buffer[64];
+        std::snprintf(buffer, sizeof buffer, "%.2f", *amount);
+        limit->as_object()["daily"] = buffer;
+        json::object out = limit->as_object();
+        out["kind"] = text_at(args, "kind");
+        return json::object{{"limit", std::move(out)}, {"currency", text_at(card, "currency")}};
+    }
+
+    // Opens a dispute case ("DSP-1001") on one of the customer's transactions.
+    json::value dispute(json::object& customer, const json::object& args) {
+        static constexpr std::string_view kReasons[] = {"not_recognised", "charged_twice",
+                                                        "wrong_amount", "not_received"};
+        std::string reason = text_at(args, "reason");
+        if (std::find(std::begin(kReasons), std::end(kReasons), reason) == std::end(kReasons)) {
+            return json::object{{"error", "invalid_reason"}};
+        }
+        std::string id = text_at(args, "transaction");
+        for (json::value& t : transaction_list(customer)) {
+            json::object* o = t.if_object();
+            if (o == nullptr || text_at(*o, "id") != id || id.empty()) {
+                continue;
+            }
+            if (args.contains("last4") && text_at(args, "last4") != text_at(*o, "last4")) {
+                break;  // the transaction is on another card
+            }
+            if (o->contains("dispute")) {
+                return json::object{{"error", "already_disputed"}, {"case", o->at("dispute")}};
+            }
+            std::string reference = "DSP-" + std::to_string(next_crm_number_++);
+            (*o)["dispute"] = reference;
+            return json::object{{"case", reference}, {"transaction", *o}};
+        }
+        return json::object{{"error", "transaction_not_found"}};
     }
 
     static json::value change_card(json::object& customer, json::string_view last4, bool block) {

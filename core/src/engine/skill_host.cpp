@@ -51,7 +51,7 @@ bool read_examples(const json::value* list, std::string_view intent, std::string
 
 // Parses and checks a manifest; on failure `problem` says what is wrong.
 bool parse_manifest(const char* text, std::string& name, std::vector<ManifestIntent>& intents,
-                    std::string& problem) {
+                    std::vector<std::string>& acts, std::string& problem) {
     if (text == nullptr) {
         problem = "manifest is NULL";
         return false;
@@ -111,6 +111,21 @@ bool parse_manifest(const char* text, std::string& name, std::vector<ManifestInt
             }
         }
         intents.push_back(std::move(mi));
+    }
+
+    // The optional response-template acts the skill's replies name.
+    if (const json::value* declared = m.if_contains("acts")) {
+        if (!declared->is_array()) {
+            problem = "\"acts\" must be an array of act names";
+            return false;
+        }
+        for (const json::value& a : declared->as_array()) {
+            if (!a.is_string() || a.as_string().empty()) {
+                problem = "\"acts\" must hold non-empty act names";
+                return false;
+            }
+            acts.emplace_back(a.as_string());
+        }
     }
     return true;
 }
@@ -282,6 +297,7 @@ struct SkillHost::LoadedSkill {
     void* state = nullptr;
     bool initialised = false;
     std::vector<TrainingExample> examples;
+    std::vector<std::string> acts;
 
     ~LoadedSkill() {
         if (initialised && table->shutdown != nullptr) {
@@ -367,7 +383,8 @@ Result<std::string> SkillHost::adopt(std::shared_ptr<LoadedSkill> skill,
     // Validate the manifest against the skills already loaded.
     std::string problem;
     std::vector<ManifestIntent> manifest_intents;
-    if (!parse_manifest(skill->table->manifest_json, skill->name, manifest_intents, problem)) {
+    if (!parse_manifest(skill->table->manifest_json, skill->name, manifest_intents, skill->acts,
+                        problem)) {
         return fail(file, "bad manifest: " + problem);
     }
     for (const auto& other : skills_) {
@@ -430,6 +447,15 @@ std::vector<std::string> SkillHost::skills() const {
         names.push_back(s->name);
     }
     return names;
+}
+
+std::vector<std::string> SkillHost::skill_acts(std::string_view skill) const {
+    for (const auto& s : skills_) {
+        if (s->name == skill) {
+            return s->acts;
+        }
+    }
+    return {};
 }
 
 const IntentInfo* SkillHost::find_intent(std::string_view intent) const {

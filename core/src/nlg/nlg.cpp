@@ -103,4 +103,14 @@ std::optional<FaqDecision> Nlg::ask_faq(std::string_view text, std::string_view 
     return decision;
 }
 
+void require_skill_acts(const TemplateSet& templates, std::string_view skill,
+                        std::span<const std::string> acts) {
+    for (const std::string& act : acts) {
+        if (!templates.contains(act)) {
+            throw core::Error("skill " + std::string(skill) + " uses act " + act +
+                              " but no template defines it (knowledge/responses/*.yaml)");
+        }
+    }
+}
+
 }  // namespace teller::nlg

@@ -48,7 +48,8 @@ struct HttpBackendOptions {
     /// Operations that change nothing at the bank and may be retried. Every other operation is
     /// sent once, with an `Idempotency-Key` header. otp.verify is not here on purpose: banks
     /// count verification attempts, so a retry could lock the customer out.
-    std::vector<std::string> read_operations{"cards.list", "accounts.balance"};
+    std::vector<std::string> read_operations{"cards.list", "accounts.balance", "cards.transactions",
+                                             "cards.limits"};
 
     /// Certificate authorities for https (PEM file); the system's default paths when empty.
     std::string ca_file;

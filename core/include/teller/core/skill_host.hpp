@@ -65,8 +65,9 @@ public:
 
     /// Loads the skill in `file` and initialises it with `config`; returns its name.
     /// Errors: Errc::skill_load_failed (missing file, no entry symbol, wrong API version, bad
-    /// manifest, duplicate skill or intent name, init failed). The problem, naming the file,
-    /// is logged and kept in load_errors(); skills loaded before stay loaded.
+    /// manifest (including an "acts" entry that is not a list of names), duplicate skill or
+    /// intent name, init failed). The problem, naming the file, is logged and kept in
+    /// load_errors(); skills loaded before stay loaded.
     Result<std::string> load(const std::filesystem::path& file,
                              const boost::json::object& config = {});
 
@@ -88,6 +89,10 @@ public:
 
     /// Names of the loaded skills.
     std::vector<std::string> skills() const;
+
+    /// The response-template acts `skill` declared in its manifest ("acts"); empty for an
+    /// unknown skill or one that declared none.
+    std::vector<std::string> skill_acts(std::string_view skill) const;
 
     /// Every intent, the system intents first; nullptr from find_intent when unknown.
     const std::vector<IntentInfo>& intents() const noexcept { return intents_; }

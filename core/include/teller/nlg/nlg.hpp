@@ -3,7 +3,9 @@
 
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "teller/nlg/faq_model.hpp"
 #include "teller/nlg/generator.hpp"
@@ -14,8 +16,9 @@
 namespace teller::nlg {
 
 struct NlgOptions {
-    /// The best article's cosine score at or above which its answer is sent.
-    float faq_threshold = 0.8f;
+    /// The best article's score (FaqModel's mix of cosine and word-overlap scores) at or above
+    /// which its answer is sent.
+    float faq_threshold = kDefaultFaqThreshold;
     /// Skills whose templated replies the generator phrases ("*" for every reply, including
     /// the dialogue's own). Empty: the generator is off.
     std::set<std::string> generator_skills;
@@ -57,5 +60,11 @@ private:
     std::unique_ptr<Generator> generator_;
     NlgOptions options_;
 };
+
+/// Start-up check of a skill's manifest "acts" against the loaded templates. Throws
+/// core::Error "skill loans uses act loans.installment but no template defines it
+/// (knowledge/responses/*.yaml)" for the first act `templates` lacks. Thread-safe.
+void require_skill_acts(const TemplateSet& templates, std::string_view skill,
+                        std::span<const std::string> acts);
 
 }  // namespace teller::nlg

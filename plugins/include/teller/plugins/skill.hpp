@@ -27,10 +27,13 @@ struct IntentExamples {
     bool verified = false;
 };
 
-/// The manifest JSON that skill_api.h describes, for a skill with these intents.
+/// The manifest JSON that skill_api.h describes, for a skill with these intents. `acts` lists
+/// the response-template acts the skill's replies may name (manifest "acts"); the host refuses
+/// to start when one of them has no template.
 inline std::string build_manifest(std::string_view name, std::string_view version,
                                   std::string_view description,
-                                  const std::vector<IntentExamples>& intents) {
+                                  const std::vector<IntentExamples>& intents,
+                                  const std::vector<std::string_view>& acts = {}) {
     namespace json = boost::json;
     json::array list;
     for (const IntentExamples& i : intents) {
@@ -45,10 +48,14 @@ inline std::string build_manifest(std::string_view name, std::string_view versio
         }
         list.push_back(std::move(intent));
     }
-    return json::serialize(json::object{{"name", name},
-                                        {"version", version},
-                                        {"description", description},
-                                        {"intents", std::move(list)}});
+    json::object manifest{{"name", name},
+                          {"version", version},
+                          {"description", description},
+                          {"intents", std::move(list)}};
+    if (!acts.empty()) {
+        manifest["acts"] = json::array(acts.begin(), acts.end());
+    }
+    return json::serialize(manifest);
 }
 
 /// `text` in lower-case ASCII with surrounding spaces and sentence punctuation trimmed (ASCII

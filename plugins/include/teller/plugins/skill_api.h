@@ -10,7 +10,10 @@
  *                    "title": { "en": "Report a lost card", "zh-CN": "挂失" },
  *                    "verified": true,   (optional: only a verified customer may use it)
  *                    "examples": { "en": ["I lost my card", ...], "zh-CN": ["我的卡丢了", ...] } }
- * ] }
+ *   ],
+ *   "acts": ["cards.blocked", ...] }   (optional: the response-template acts the skill's
+ *                                       replies name; the host refuses to start when the
+ *                                       templates in knowledge/responses lack one)
  *
  * handle(state, request_json) -> response_json, one customer turn:
  *   request:  { "conversation": "...", "channel": "webchat", "locale": "en" | "zh-CN",
@@ -21,7 +24,15 @@
  *               "state": {...} | null,   (this skill's own state from the session)
  *               "slots": {...}, "customer": { "id": "...", "verified": false } }
  *   response: { "replies": [ { "text": "...", "quick_replies": [ { "title": "...",
- *                                                                  "payload": "..." } ] } ],
+ *                                                                  "payload": "..." } ],
+ *                              "act": "loans.installment",   (optional, one of the manifest's
+ *                              "slots": { "principal": 20000, ... },  acts: the host renders
+ *                                       it per locale and channel; "text" is the fallback)
+ *                              "items": [ { "act": "cards.transaction", "slots": {...},
+ *                                           "text": "..." } ] } ],
+ *                             (optional: a list; each item is rendered like a reply, its "text"
+ *                              the fallback, and added as a line of its own after the reply's
+ *                              text, in order, in the same message)
  *               "state": {...} | null,   (object: the skill keeps the conversation;
  *                                         null: the skill's flow is over)
  *               "slots": {...},          (slot updates, optional)
