@@ -2,6 +2,8 @@
 target_sources(teller_core PRIVATE
     src/engine/demo_backend.cpp
     src/engine/dialogue.cpp
+    src/engine/handoff.cpp
+    src/engine/handoff_relay.cpp
     src/engine/engine.cpp
     src/engine/http_backend.cpp
     src/engine/notifications.cpp

@@ -27,6 +27,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "agent_desk_page.hpp"
+#include "agent_desk_session.hpp"
 #include "gateway_state.hpp"
 #include "teller/channels/webchat_token.hpp"
 #include "teller/core/error.hpp"
@@ -186,6 +188,29 @@ Response make_page(const Request& request, const std::string& token = {}) {
     return response;
 }
 
+// What /agent and /agent/ws answer while no agent token is configured.
+constexpr std::string_view kDeskDisabled =
+    "agent desk disabled: set agent_token / TELLER_AGENT_TOKEN\n";
+
+// The agent desk page, with a policy that allows its own inline style and script only.
+Response make_agent_page(const Request& request) {
+    const AgentDeskPage& page = agent_desk_page();
+    Response response = make_response(http::status::ok, request.version(), request.keep_alive(),
+                                      "text/html; charset=utf-8", page.html);
+    std::string connect = "'self'";
+    const std::string_view host = request[http::field::host];
+    if (is_plain_host(host)) {
+        connect += " ws://" + std::string(host) + " wss://" + std::string(host);
+    }
+    response.set("Content-Security-Policy",
+                 "default-src 'none'; style-src " + page.style_hash + "; script-src " +
+                     page.script_hash + "; connect-src " + connect +
+                     "; img-src data:; base-uri 'none'; form-action 'none'; "
+                     "frame-ancestors 'none'");
+    response.set("Referrer-Policy", "no-referrer");
+    return response;
+}
+
 // The /metrics body: gauges read now, then every counter family (Prometheus text 0.0.4).
 std::string render_metrics(const GatewayState& state) {
     struct Family {
@@ -200,7 +225,9 @@ std::string render_metrics(const GatewayState& state) {
          "unavailable, duplicate, too_large); a webhook refused as overloaded before its adapter "
          "ran counts once."},
         {kWebhookRequests, "Webhook requests answered, by channel and HTTP status."},
-        {kTokensRefused, "WebSocket upgrades refused for a missing or invalid web chat token."},
+        {kTokensRefused,
+         "WebSocket upgrades refused for a missing or invalid web chat token, and messages refused "
+         "because the token expired while the socket was open."},
     }};
 
     std::ostringstream out;
@@ -293,6 +320,13 @@ private:
             return;
         }
         if (ec == http::error::body_limit) {
+            // The header was read: an oversized webhook counts for its channel like any refusal.
+            if (const ChannelRoute* channel =
+                    state_.find_channel(path_of(parser_->get().target()))) {
+                webhook_channel_ = std::string(channel->adapter->channel());
+                state_.metrics.add(kMessagesRejected, reason_labels(webhook_channel_, "too_large"));
+                count_webhook(static_cast<unsigned>(http::status::payload_too_large));
+            }
             reject(http::status::payload_too_large, "request body too large\n");
             return;
         }
@@ -423,10 +457,14 @@ private:
         path = path.substr(0, path.find('?'));
 
         // Known paths take GET only; anything else is unknown.
+        const bool desk_path = path == Gateway::kAgentPagePath || path == Gateway::kAgentSocketPath;
         const bool known = path == "/" || path == "/healthz" || path == "/readyz" ||
-                           path == "/metrics" || path == Gateway::kWebSocketPath;
+                           path == "/metrics" || path == Gateway::kWebSocketPath || desk_path;
         if (!known) {
             return make_text(http::status::not_found, request, "not found\n");
+        }
+        if (desk_path && state_.options.agent_token.empty()) {
+            return make_text(http::status::not_found, request, std::string(kDeskDisabled));
         }
         if (request.method() != http::verb::get) {
             Response response =
@@ -451,6 +489,9 @@ private:
         if (path == "/healthz") {
             return make_text(http::status::ok, request, "ok");
         }
+        if (path == Gateway::kAgentPagePath) {
+            return make_agent_page(request);
+        }
         if (path == "/metrics") {
             return make_response(http::status::ok, request.version(), request.keep_alive(),
                                  "text/plain; version=0.0.4; charset=utf-8",
@@ -471,8 +512,13 @@ private:
     void upgrade(Request request) {
         std::string_view path = request.target();
         path = path.substr(0, path.find('?'));
-        if (path != Gateway::kWebSocketPath) {
+        const bool desk = path == Gateway::kAgentSocketPath;
+        if (path != Gateway::kWebSocketPath && !desk) {
             send(make_text(http::status::not_found, request, "not found\n"), false);
+            return;
+        }
+        if (desk && (state_.options.agent_token.empty() || state_.agent_desk == nullptr)) {
+            send(make_text(http::status::not_found, request, std::string(kDeskDisabled)), false);
             return;
         }
 
@@ -485,8 +531,19 @@ private:
             return;
         }
 
+        // The agent desk: its token comes in the first frame, not in the request.
+        if (desk) {
+            upgraded_ = true;
+            stream_.expires_never();
+            auto session = std::make_shared<AgentDeskSession>(state_, *state_.agent_desk,
+                                                              std::move(stream_), remote_);
+            session->run(std::move(request));
+            return;
+        }
+
         // A signed token, when the operator set a secret; the customer it names is verified.
         std::string customer_id;
+        std::int64_t token_expires_at_s = 0;
         if (!state_.options.webchat_token_secret.empty()) {
             const std::string_view token = query_param(request.target(), "token");
             auto claims =
@@ -505,13 +562,14 @@ private:
                 return;
             }
             customer_id = std::move(claims->customer_id);
+            token_expires_at_s = claims->expires_at_s;
         }
 
         // Beast's websocket timeouts take over from the HTTP idle timer.
         upgraded_ = true;
         stream_.expires_never();
         auto session = std::make_shared<WsSession>(state_, std::move(stream_), remote_,
-                                                   std::move(customer_id));
+                                                   std::move(customer_id), token_expires_at_s);
         session->run(std::move(request));
     }
 
@@ -908,6 +966,9 @@ Gateway::Gateway(GatewayOptions options, core::Producer& producer) {
             "gateway: max_in_flight, webhook_threads, webhook_timeout and webhook_dedupe_ttl "
             "must be positive");
     }
+    if (!options.agent_token.empty() && options.agent_token.size() < 16) {
+        throw core::Error("gateway: the agent token must be at least 16 characters");
+    }
     while (options.public_base_url.ends_with('/')) {
         options.public_base_url.pop_back();
     }
@@ -940,7 +1001,8 @@ void Gateway::add_channel(std::shared_ptr<ChannelAdapter> adapter, std::string p
                           "\" must start with '/' and hold no query");
     }
     if (path == "/" || path == "/healthz" || path == "/readyz" || path == "/metrics" ||
-        path == kWebSocketPath || state.find_channel(path) != nullptr) {
+        path == kWebSocketPath || path == kAgentPagePath || path == kAgentSocketPath ||
+        state.find_channel(path) != nullptr) {
         throw core::Error("gateway: channel " + channel + ": path " + path +
                           " is already served by another route");
     }
@@ -948,6 +1010,13 @@ void Gateway::add_channel(std::shared_ptr<ChannelAdapter> adapter, std::string p
         public_base_url.pop_back();
     }
     state.channels.push_back({std::move(adapter), std::move(public_base_url)});
+}
+
+void Gateway::set_agent_desk(AgentDesk& desk) {
+    if (impl_->started) {
+        throw core::Error("gateway: set_agent_desk() after start()");
+    }
+    impl_->state.agent_desk = &desk;
 }
 
 void Gateway::set_channel_context(ChannelContext context) {
@@ -971,6 +1040,9 @@ std::uint16_t Gateway::start() {
         throw core::Error(
             "gateway: channels were added but no session store was set (set_channel_context); "
             "webhooks cannot be deduped without one");
+    }
+    if (!options.agent_token.empty() && impl.state.agent_desk == nullptr) {
+        throw core::Error("gateway: an agent token is set but no agent desk (set_agent_desk)");
     }
 
     // Resolve, bind and listen; every failure names the address.
@@ -1028,7 +1100,8 @@ std::uint16_t Gateway::start() {
          {"instance", options.instance_id},
          {"io_threads", options.io_threads},
          {"channels", impl.state.channels.size()},
-         {"webchat_auth", options.webchat_token_secret.empty() ? "anonymous" : "signed"}});
+         {"webchat_auth", options.webchat_token_secret.empty() ? "anonymous" : "signed"},
+         {"agent_desk", options.agent_token.empty() ? "off" : "on"}});
     return impl.port;
 }
 

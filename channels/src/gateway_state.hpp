@@ -129,6 +129,7 @@ public:
     std::shared_ptr<Lifeline> lifeline = std::make_shared<Lifeline>();
     std::vector<ChannelRoute> channels;  // fixed once started
     ChannelContext context;
+    AgentDesk* agent_desk = nullptr;  // set before start() when options.agent_token is set
     RateLimiter limiter;
     Metrics metrics;
 

@@ -99,6 +99,11 @@ bool set_value(Config& c, const std::string& key, const std::string& value) {
             return false;
         }
         c.require_verification = value == "true";
+    } else if (key == "survey") {
+        if (value != "true" && value != "false") {
+            return false;
+        }
+        c.survey = value == "true";
     } else if (key == "flows_dir") {
         c.flows_dir = value;
     } else if (key == "backend_url") {
@@ -136,6 +141,8 @@ bool set_value(Config& c, const std::string& key, const std::string& value) {
         c.conversation_burst = static_cast<int>(*n);
     } else if (key == "webchat_token_secret") {
         c.webchat_token_secret = value;
+    } else if (key == "agent_token") {
+        c.agent_token = value;
     } else if (key == "log_level") {
         static const std::set<std::string> levels = {"trace", "debug", "info",
                                                      "warn",  "error", "off"};
@@ -143,6 +150,21 @@ bool set_value(Config& c, const std::string& key, const std::string& value) {
             return false;
         }
         c.log_level = value;
+    } else if (key == "knowledge_dir") {
+        c.nlg.knowledge_dir = value;
+    } else if (key == "faq_model") {
+        c.nlg.faq_model = value;
+    } else if (key == "faq_threshold") {
+        auto p = parse_probability(value);
+        if (!p) {
+            return false;
+        }
+        c.nlg.faq_threshold = *p;
+    } else if (key == "generator_model") {
+        c.nlg.generator_model = value;
+    } else if (key == "generator_skills" || key == "nlg_generator") {
+        // nlg_generator: TELLER_NLG_GENERATOR, the variable's older name for the same list.
+        c.nlg.generator_skills = split_list(value);
     } else if (key == "skills") {
         c.skills.clear();
         for (const std::string& path : split_list(value)) {
@@ -169,6 +191,7 @@ const std::set<std::string>& scalar_keys() {
                                                "backend_data",
                                                "flows_dir",
                                                "require_verification",
+                                               "survey",
                                                "backend_url",
                                                "backend_token",
                                                "backend_timeout_ms",
@@ -178,6 +201,7 @@ const std::set<std::string>& scalar_keys() {
                                                "conversation_rate",
                                                "conversation_burst",
                                                "webchat_token_secret",
+                                               "agent_token",
                                                "log_level"};
     return keys;
 }
@@ -285,6 +309,48 @@ void apply_channels(Config& config, const std::filesystem::path& path, const YAM
     }
 }
 
+// The `nlg:` map: knowledge_dir, faq_model, faq_threshold, generator_model, generator_skills
+// (a list or a comma-separated string).
+void apply_nlg(Config& config, const std::filesystem::path& path, const YAML::Node& node) {
+    static const std::map<std::string, std::string> kNlgKeys = {
+        {"knowledge_dir", "a folder"},
+        {"faq_model", "a file"},
+        {"faq_threshold", "a number from 0 to 1"},
+        {"generator_model", "a file"},
+        {"generator_skills", "a list of skill names"},
+    };
+    if (!node.IsMap()) {
+        throw Error(where(path, node) + ": `nlg` must be a map of settings");
+    }
+    for (const auto& item : node) {
+        const std::string key = item.first.as<std::string>();
+        auto known = kNlgKeys.find(key);
+        if (known == kNlgKeys.end()) {
+            throw Error(where(path, item.first) + ": unknown setting `nlg." + key + "`");
+        }
+        std::string text;
+        if (key == "generator_skills" && item.second.IsSequence()) {
+            for (const YAML::Node& skill : item.second) {
+                if (!skill.IsScalar() || skill.as<std::string>().empty()) {
+                    throw Error(where(path, skill) +
+                                ": invalid value for `nlg.generator_skills` (" + known->second +
+                                ")");
+                }
+                text += (text.empty() ? "" : ",") + skill.as<std::string>();
+            }
+        } else if (item.second.IsScalar()) {
+            text = item.second.as<std::string>();
+        } else if (!item.second.IsNull()) {
+            throw Error(where(path, item.second) + ": invalid value for `nlg." + key + "` (" +
+                        known->second + ")");
+        }
+        if (!set_value(config, key, text)) {
+            throw Error(where(path, item.second) + ": invalid value for `nlg." + key + "` (" +
+                        known->second + ")");
+        }
+    }
+}
+
 // The settings of a configuration file's root map; yaml-cpp exceptions pass through.
 void apply_settings(Config& config, const std::filesystem::path& path, const YAML::Node& root) {
     for (const auto& item : root) {
@@ -320,6 +386,10 @@ void apply_settings(Config& config, const std::filesystem::path& path, const YAM
             apply_channels(config, path, value);
             continue;
         }
+        if (key == "nlg") {
+            apply_nlg(config, path, value);
+            continue;
+        }
         if (!scalar_keys().contains(key)) {
             throw Error(where(path, item.first) + ": unknown setting `" + key + "`");
         }
@@ -350,6 +420,8 @@ const std::vector<std::pair<std::string, std::string>>& config_environment_varia
         {"TELLER_FLOWS_DIR", "folder of YAML flows (default flows/)"},
         {"TELLER_REQUIRE_VERIFICATION",
          "true (default): balances, cards and transfers need a verified customer"},
+        {"TELLER_SURVEY",
+         "true (default): offer the satisfaction survey after a goodbye or handoff"},
         {"TELLER_BACKEND_URL", "bank backend over HTTP (default: the demo bank file)"},
         {"TELLER_BACKEND_TOKEN", "bearer token sent to the HTTP backend (a secret)"},
         {"TELLER_BACKEND_TIMEOUT_MS", "time allowed for one backend call (default 1500)"},
@@ -360,7 +432,17 @@ const std::vector<std::pair<std::string, std::string>>& config_environment_varia
         {"TELLER_CONVERSATION_BURST", "burst of messages per conversation (default 20)"},
         {"TELLER_WEBCHAT_TOKEN_SECRET",
          "HMAC secret of web chat tokens (default: none, anonymous)"},
+        {"TELLER_AGENT_TOKEN",
+         "shared token of the agent desk at /agent, 16+ characters (default: desk off)"},
         {"TELLER_LOG_LEVEL", "trace, debug, info, warn, error or off (default info)"},
+        {"TELLER_KNOWLEDGE_DIR", "nlg.knowledge_dir: templates and FAQ (default knowledge/)"},
+        {"TELLER_FAQ_MODEL", "nlg.faq_model (default teller-faq.model beside the intent model)"},
+        {"TELLER_FAQ_THRESHOLD",
+         "nlg.faq_threshold: FAQ score to answer, 0 to 1 (default: the tuned value)"},
+        {"TELLER_GENERATOR_MODEL",
+         "nlg.generator_model (default teller-generator.model beside the intent model)"},
+        {"TELLER_NLG_GENERATOR",
+         "nlg.generator_skills: comma-separated skills the generator phrases (default none)"},
     };
     return vars;
 }

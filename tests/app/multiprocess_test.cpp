@@ -15,6 +15,7 @@
 #include "fake_provider.hpp"
 #include "redis_server.hpp"
 #include "teller/core/events.hpp"
+#include "teller/core/handoff.hpp"
 #include "teller/core/kafka.hpp"
 #include "teller_process.hpp"
 
@@ -30,8 +31,9 @@ TEST(MultiProcessTest, TwoGatewaysAndTwoEnginesAnswerEveryMessageInOrder) {
 
     // Kafka: a mock cluster in this process, reached by the teller processes over loopback.
     core::MockCluster cluster(1);
-    for (std::string_view topic : {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic,
-                                   core::kDlqTopic, core::kCrmTopic}) {
+    for (std::string_view topic :
+         {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic, core::kDlqTopic,
+          core::kCrmTopic, core::kHandoffTopic, core::kAgentTopic}) {
         cluster.create_topic(std::string(topic), 4);
     }
     const std::string brokers = cluster.bootstrap_servers();
@@ -138,8 +140,9 @@ TEST(MultiProcessTest, TwoGatewaysDeliverProviderRepliesOnceAndInOrder) {
     FakeProvider telegram;  // the Bot API: answers every sendMessage with 200
 
     core::MockCluster cluster(1);
-    for (std::string_view topic : {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic,
-                                   core::kDlqTopic, core::kCrmTopic}) {
+    for (std::string_view topic :
+         {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic, core::kDlqTopic,
+          core::kCrmTopic, core::kHandoffTopic, core::kAgentTopic}) {
         cluster.create_topic(std::string(topic), 4);
     }
     const std::string brokers = cluster.bootstrap_servers();

@@ -207,7 +207,7 @@ TEST_F(EngineTest, LowConfidenceOffersTheTwoBestIntentsInsteadOfGuessing) {
 TEST_F(EngineTest, BalanceAndActivationAnswerInChinese) {
     auto balance = say("z1", "查一下余额");
     ASSERT_EQ(balance.size(), 1u);
-    EXPECT_EQ(balance[0].text, "您的账户余额：活期账户 2530.75 USD；储蓄账户 12800.00 USD。");
+    EXPECT_EQ(balance[0].text, "您的账户余额：\n活期账户：2530.75 USD\n储蓄账户：12800.00 USD");
 
     auto which = say("z2", "新卡怎么激活");
     ASSERT_EQ(which.size(), 1u);
@@ -493,6 +493,25 @@ TEST_F(EngineTest, RecordLeftByAStoreOutageIsRetriedAndAnsweredOnce) {
     auto again = engine_->poll_once(std::chrono::milliseconds(0));
     ASSERT_TRUE(again);
     EXPECT_EQ(again->records, 0u);
+}
+
+TEST_F(EngineTest, RecordsAfterAFailedOneWaitForItAndAreAnsweredOnceInOrder) {
+    // The store fails exactly as often as the engine tries for the first record, so the
+    // second record would find it working again.
+    store_.unavailable = 4;
+    push("m1", "hello");
+    push("m2", "thanks");
+    ASSERT_FALSE(engine_->poll_once(std::chrono::milliseconds(0)));
+    EXPECT_TRUE(producer_.records.empty());
+    EXPECT_EQ(consumer_.commits, 0);
+
+    auto stats = engine_->poll_once(std::chrono::milliseconds(0));
+    ASSERT_TRUE(stats) << stats.error().message();
+    EXPECT_EQ(stats->answered, 2u);
+    EXPECT_EQ(stats->replayed, 0u);
+    ASSERT_EQ(replies_to("m1").size(), 1u);
+    ASSERT_EQ(replies_to("m2").size(), 1u);
+    EXPECT_EQ(session().at("turns").as_int64(), 2);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "teller/core/handoff.hpp"
 #include "teller/core/replay.hpp"
 #include "teller/core/session_store.hpp"
 
@@ -40,8 +41,9 @@ core::KafkaConfig reader_config(core::KafkaConfig config) {
 }  // namespace
 
 FaultCluster::FaultCluster(int partitions) : mock_(1), brokers_(mock_.bootstrap_servers()) {
-    for (std::string_view topic : {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic,
-                                   core::kDlqTopic, core::kCrmTopic}) {
+    for (std::string_view topic :
+         {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic, core::kDlqTopic,
+          core::kCrmTopic, core::kHandoffTopic, core::kAgentTopic}) {
         mock_.create_topic(std::string(topic), partitions);
     }
 }

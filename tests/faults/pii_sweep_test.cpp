@@ -10,6 +10,7 @@
 
 #include "chat_client.hpp"
 #include "fault_support.hpp"
+#include "teller/core/handoff.hpp"
 
 namespace teller::testing {
 namespace {
@@ -69,8 +70,9 @@ TEST(PiiSweepTest, SeededPersonalDataAppearsMaskedOnEveryTopicAndInTheTraceLog) 
 
     // Everything the system wrote: four topics and the process's own output.
     std::vector<std::pair<std::string, std::string>> places;
-    for (std::string_view topic : {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic,
-                                   core::kDlqTopic, core::kCrmTopic}) {
+    for (std::string_view topic :
+         {core::kInboundTopic, core::kOutboundTopic, core::kEventsTopic, core::kDlqTopic,
+          core::kCrmTopic, core::kHandoffTopic, core::kAgentTopic}) {
         std::string all;
         auto records = read_topic(cluster.config("faults-pii"), std::string(topic));
         for (const core::Record& r : records) {

@@ -396,6 +396,12 @@ TEST_F(GatewayWebhookTest, BodyTooLargeIs413AndTheAdapterNeverSeesIt) {
 
     EXPECT_EQ(response.result(), http::status::payload_too_large);
     EXPECT_TRUE(adapter_->requests().empty());
+    const std::string metrics = gateway_->metrics_text();
+    EXPECT_NE(
+        metrics.find("teller_gateway_webhook_requests_total{channel=\"fake\",status=\"413\"} 1"),
+        std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("reason=\"too_large\"} 1"), std::string::npos) << metrics;
 }
 
 TEST_F(GatewayWebhookTest, OtherMethodsAre405) {
@@ -539,6 +545,31 @@ TEST_F(GatewayTokenTest, ValidTokenMarksMessagesVerified) {
     ASSERT_TRUE(inbound);
     EXPECT_EQ(inbound->metadata.at("customer_id"), "cust-42");
     EXPECT_EQ(inbound->metadata.at("verified"), true);
+}
+
+TEST_F(GatewayTokenTest, MessageAfterTheTokenExpiredIsRefusedAndTheSocketCloses) {
+    const std::int64_t expires = now_s() + 1;
+    WsClient client(port_, {}, "/ws?token=" + sign_webchat_token(kSecret, {"cust-42", expires}));
+    client.hello();
+    client.message("what is my balance", "v-1");
+    auto ack = client.read();
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->at("type"), "ack");
+
+    while (now_s() <= expires) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    client.message("and my card limits", "v-2");
+    auto refused = client.read();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->at("type"), "error");
+    EXPECT_EQ(refused->at("code"), "token_expired");
+    EXPECT_FALSE(client.read());  // closed by the gateway
+    EXPECT_EQ(producer_.records().size(), 1u);
+    EXPECT_NE(gateway_->metrics_text().find(
+                  "teller_gateway_webchat_tokens_refused_total{reason=\"expired\"} 1"),
+              std::string::npos)
+        << gateway_->metrics_text();
 }
 
 TEST_F(GatewayTokenTest, ACustomersConversationCannotBeResumedByAnotherOrAnonymously) {

@@ -42,6 +42,16 @@ constexpr Text kHandoff{
     "I'm connecting you with a colleague. Please stay in this chat; they will see our "
     "conversation so far.",
     "正在为您转接人工客服，请不要离开对话，客服会看到我们之前的聊天记录。"};
+constexpr Text kHandoffQueued{
+    "I'm connecting you with a colleague; they will see our conversation so far. Please stay in "
+    "this chat. To go back to the bot instead, type \"cancel\".",
+    "正在为您转接人工客服，客服会看到我们之前的聊天记录，请不要离开对话。如想回到智能客服，请输入"
+    "“取消”。"};
+// Follows the agent's name.
+constexpr Text kHandoffJoined{" has joined the chat.", "已加入对话。"};
+constexpr Text kHandoffClosed{
+    "Our colleague has left the chat; I'm the bot again. Is there anything else I can do?",
+    "人工客服已结束对话，现在由智能客服继续为您服务。还有什么可以帮您？"};
 constexpr Text kOutOfScope{
     "Sorry, I can't help with that here yet. I can block a lost or stolen card, tell you your "
     "balance, activate a card or help with a loan. Type \"agent\" to talk to a person.",
@@ -73,6 +83,9 @@ constexpr Text kApology{
     "Sorry, something went wrong on our side. Please try again in a moment, or type \"agent\" "
     "to talk to a person.",
     "抱歉，我们这边出了点问题。请稍后再试，或输入“人工”联系客服。"};
+
+// The intent of the satisfaction survey (the crm skill's).
+constexpr std::string_view kSurveyIntent = "crm.feedback";
 
 // Lowercases ASCII, trims spaces and trailing punctuation, so "Cancel!" matches "cancel".
 std::string normalise(std::string_view text) {
@@ -121,8 +134,9 @@ bool has_ascii_letter(std::string_view text) {
 // Builds turns' outputs; keeps the sequence numbering and the bot_uttered events together.
 class TurnBuilder {
 public:
-    TurnBuilder(const InboundMessage& in, std::string locale, std::int64_t now)
-        : in_(in), locale_(std::move(locale)), now_(now) {}
+    TurnBuilder(const InboundMessage& in, std::string locale, std::int64_t now,
+                std::uint32_t first_sequence = 0)
+        : in_(in), locale_(std::move(locale)), now_(now), first_sequence_(first_sequence) {}
 
     // `nlg` (which act, template or generator, which article) goes into the bot_uttered event.
     void reply(std::string_view text, std::vector<Choice> quick_replies = {},
@@ -138,7 +152,7 @@ public:
         m.reply_to = in_.reply_to;
         m.created_at_ms = now_;
         m.trace_id = in_.trace_id;
-        m.sequence = static_cast<std::uint32_t>(out.replies.size());
+        m.sequence = first_sequence_ + static_cast<std::uint32_t>(out.replies.size());
         json::object data{{"text", mask_personal_data(text)}, {"sequence", m.sequence}};
         if (!nlg.empty()) {
             data["nlg"] = std::move(nlg);
@@ -157,7 +171,98 @@ private:
     const InboundMessage& in_;
     std::string locale_;
     std::int64_t now_;
+    std::uint32_t first_sequence_;
 };
+
+// `text` cut to at most `limit` bytes without splitting a UTF-8 sequence.
+std::string cut_utf8(std::string_view text, std::size_t limit) {
+    if (text.size() <= limit) {
+        return std::string(text);
+    }
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+        --end;
+    }
+    return std::string(text.substr(0, end));
+}
+
+// Appends a line to the session's bounded transcript (the last `limit` lines).
+void add_transcript_line(json::object& session, std::string_view from, std::string_view text,
+                         std::int64_t at, std::size_t limit) {
+    json::value& value = session["transcript"];
+    if (!value.is_array()) {
+        value = json::array{};
+    }
+    json::array& lines = value.as_array();
+    lines.push_back(
+        json::object{{"from", from}, {"text", cut_utf8(text, kTranscriptLineBytes)}, {"at", at}});
+    while (lines.size() > std::max<std::size_t>(limit, 1)) {
+        lines.erase(lines.begin());
+    }
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// The session's handoff record, or nullptr when no person holds or awaits the conversation.
+json::object* handoff_of(json::object& session) {
+    json::value* h = session.if_contains("handoff");
+    if (h == nullptr || !h->is_object()) {
+        return nullptr;
+    }
+    std::string state = string_at(h->as_object(), "state");
+    return state == "queued" || state == "active" ? &h->as_object() : nullptr;
+}
+
+// A teller.handoff record about `conversation`, filled from the session's handoff record.
+HandoffEvent handoff_event(HandoffEventType type, std::string id, std::string_view conversation,
+                           const json::object& handoff, std::int64_t now) {
+    HandoffEvent e;
+    e.type = type;
+    e.id = std::move(id);
+    e.conversation = std::string(conversation);
+    e.channel = string_at(handoff, "channel");
+    e.customer = string_at(handoff, "customer");
+    const json::value* verified = handoff.if_contains("verified");
+    e.verified = verified != nullptr && verified->is_bool() && verified->as_bool();
+    e.locale = string_at(handoff, "locale");
+    e.agent = string_at(handoff, "agent");
+    e.at_ms = now;
+    return e;
+}
+
+// The session's transcript as the queued record carries it.
+std::vector<TranscriptLine> transcript_of(const json::object& session) {
+    std::vector<TranscriptLine> out;
+    const json::value* t = session.if_contains("transcript");
+    if (t == nullptr || !t->is_array()) {
+        return out;
+    }
+    for (const json::value& line : t->as_array()) {
+        if (!line.is_object()) {
+            continue;
+        }
+        const json::value* at = line.as_object().if_contains("at");
+        out.push_back({string_at(line.as_object(), "from"), string_at(line.as_object(), "text"),
+                       at != nullptr && at->is_int64() ? at->as_int64() : 0});
+    }
+    return out;
+}
+
+// An answer to the survey's rating question: a digit (with "/5", "分", "stars"...) or "skip".
+bool looks_like_rating(std::string_view normalised) {
+    static constexpr std::string_view kSkip[] = {"skip", "no", "nothing", "跳过",
+                                                 "没有", "无", "不用"};
+    for (std::string_view word : kSkip) {
+        if (normalised == word) {
+            return true;
+        }
+    }
+    return !normalised.empty() && normalised.size() <= 12 &&
+           ((normalised[0] >= '0' && normalised[0] <= '9') || normalised.starts_with("\xef\xbc"));
+}
 
 // Masks every string inside a JSON value (slot values may carry personal data).
 json::value masked(const json::value& v) {
@@ -269,8 +374,63 @@ std::optional<std::vector<OutboundMessage>> DialogueManager::find_recent(
     return std::nullopt;
 }
 
+std::vector<HandoffEvent> DialogueManager::find_recent_handoff(const json::object& session,
+                                                               std::string_view inbound_id) {
+    std::vector<HandoffEvent> out;
+    const json::value* recent = session.if_contains("recent");
+    if (recent == nullptr || !recent->is_array()) {
+        return out;
+    }
+    for (const json::value& entry : recent->as_array()) {
+        const json::object* e = entry.if_object();
+        if (e == nullptr || string_at(*e, "id") != inbound_id) {
+            continue;
+        }
+        if (const json::value* h = e->if_contains("handoff"); h && h->is_array()) {
+            for (const json::value& text : h->as_array()) {
+                if (!text.is_string()) {
+                    continue;
+                }
+                if (auto record = parse_handoff_event(text.as_string())) {
+                    out.push_back(std::move(*record));
+                }
+            }
+        }
+    }
+    return out;
+}
+
 TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& nlu,
                                      json::object session, std::int64_t now_ms) const {
+    return turn(in, nlu, std::move(session), now_ms, false, 0);
+}
+
+TurnOutput DialogueManager::start_intent(const SystemTurn& route, std::string_view intent,
+                                         json::object session, std::int64_t now_ms) const {
+    const IntentInfo* info = skills_.find_intent(intent);
+    bool busy = session.contains("skill") && !session.at("skill").is_null();
+    if (info == nullptr || info->skill.empty() || busy || handoff_of(session) != nullptr) {
+        TurnOutput none;
+        none.session = std::move(session);
+        none.session_changed = false;
+        return none;
+    }
+    InboundMessage in;
+    in.id = route.id;
+    in.channel = route.channel;
+    in.conversation = route.conversation;
+    in.sender = route.recipient;
+    in.locale = route.locale;
+    in.reply_to = route.reply_to;
+    in.trace_id = route.trace_id;
+    NluResult nlu;
+    nlu.ranking.push_back({std::string(intent), 1.0f});
+    return turn(in, nlu, std::move(session), now_ms, true, 0);
+}
+
+TurnOutput DialogueManager::turn(const InboundMessage& in, const NluResult& nlu,
+                                 json::object session, std::int64_t now_ms, bool system,
+                                 std::uint32_t first_sequence) const {
     // Locale: the customer's text decides; digits and button payloads keep the session's.
     std::string previous_locale;
     if (const json::value* l = session.if_contains("locale"); l && l->is_string()) {
@@ -279,7 +439,7 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
     std::string locale =
         reply_locale(in.text, previous_locale.empty() ? std::string_view(in.locale)
                                                       : std::string_view(previous_locale));
-    TurnBuilder turn(in, locale, now_ms);
+    TurnBuilder turn(in, locale, now_ms, first_sequence);
 
     bool fresh = session.empty();
     if (fresh) {
@@ -315,7 +475,11 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
     std::string intent;
     float confidence = 0.0f;
     bool certain = false;
-    if (std::string_view k = keyword_intent(in.text); !k.empty()) {
+    if (system && !nlu.ranking.empty()) {
+        intent = nlu.ranking.front().intent;
+        confidence = 1.0f;
+        certain = true;
+    } else if (std::string_view k = keyword_intent(in.text); !k.empty()) {
         intent = std::string(k);
         confidence = 1.0f;
         certain = true;
@@ -334,13 +498,103 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
     }
     // A one-time code the customer was asked for never reaches the audit stream.
     bool code_answer = session.contains("pending") && typed_code(in.text).has_value();
-    turn.event(
-        DialogueEventType::user_uttered,
-        {{"intent", intent},
-         {"confidence", confidence},
-         {"text", code_answer ? std::string("[one-time code]") : mask_personal_data(in.text)},
-         {"entities", entities},
-         {"locale", locale}});
+    if (!system) {
+        turn.event(
+            DialogueEventType::user_uttered,
+            {{"intent", intent},
+             {"confidence", confidence},
+             {"text", code_answer ? std::string("[one-time code]") : mask_personal_data(in.text)},
+             {"entities", entities},
+             {"locale", locale}});
+        add_transcript_line(session, "customer", code_answer ? "[one-time code]" : in.text, now_ms,
+                            options_.transcript_limit);
+    }
+    std::size_t handoff_serial = 0;
+    auto next_handoff_id = [&] { return in.id + ":h" + std::to_string(handoff_serial++); };
+    bool queued_now = false;
+
+    // Remembers this inbound id with its replies (and desk records) so that a redelivery is
+    // answered identically, adds the bot's lines to the transcript, and counts the turn.
+    auto finish = [&]() -> TurnOutput {
+        for (const OutboundMessage& m : turn.out.replies) {
+            add_transcript_line(session, "bot", m.text, now_ms, options_.transcript_limit);
+        }
+        if (queued_now) {
+            if (const json::object* h = handoff_of(session)) {
+                HandoffEvent e = handoff_event(HandoffEventType::queued, next_handoff_id(),
+                                               in.conversation, *h, now_ms);
+                e.reason = string_at(*h, "reason");
+                e.transcript = transcript_of(session);
+                turn.out.handoff.push_back(std::move(e));
+            }
+        }
+        if (!system) {
+            json::array stored;
+            for (const OutboundMessage& m : turn.out.replies) {
+                stored.push_back(json::value(to_json(m)));
+            }
+            json::object entry{{"id", in.id}, {"replies", std::move(stored)}};
+            if (!turn.out.handoff.empty()) {
+                json::array records;
+                for (const HandoffEvent& e : turn.out.handoff) {
+                    records.push_back(json::value(to_json(e)));
+                }
+                entry["handoff"] = std::move(records);
+            }
+            json::value& recent_value = session["recent"];
+            if (!recent_value.is_array()) {
+                recent_value = json::array{};
+            }
+            json::array& recent = recent_value.as_array();
+            recent.push_back(std::move(entry));
+            while (recent.size() > std::max<std::size_t>(options_.recent_limit, 1)) {
+                recent.erase(recent.begin());
+            }
+            std::int64_t turns = 0;
+            if (const json::value* t = session.if_contains("turns"); t && t->is_int64()) {
+                turns = t->as_int64();
+            }
+            session["turns"] = turns + 1;
+        }
+        turn.out.session = std::move(session);
+        return std::move(turn.out);
+    };
+
+    // A person holds or is about to take the conversation: the bot stays quiet and forwards
+    // the message to the desks; while still queued, "cancel" goes back to the bot.
+    // TODO(teller): nothing ends a queued handoff that no agent takes (no queue timeout, no
+    // `closed` record with reason "expired" when the session expires), so a customer nobody
+    // joins waits in silence until they type "cancel" or the session's idle TTL runs out.
+    if (json::object* h = system ? nullptr : handoff_of(session)) {
+        (*h)["channel"] = in.channel;
+        (*h)["recipient"] = in.sender;
+        (*h)["reply_to"] = in.reply_to;
+        (*h)["locale"] = locale;
+        bool queued = string_at(*h, "state") == "queued";
+        if (queued && keyword_intent(in.text) == system_intent::cancel) {
+            HandoffEvent closed = handoff_event(HandoffEventType::closed, next_handoff_id(),
+                                                in.conversation, *h, now_ms);
+            closed.reason = "customer";
+            turn.out.handoff.push_back(std::move(closed));
+            session.erase("handoff");
+            std::string text(kCancelled.in(locale));
+            json::object info;
+            if (options_.responder != nullptr) {
+                const nlg::ReplyContext context{locale, in.channel, in.conversation, 0, ""};
+                if (auto r = options_.responder->render(nlg::act::cancelled, {}, context)) {
+                    text = r->text;
+                    info = {{"act", nlg::act::cancelled}};
+                }
+            }
+            turn.reply(text, {}, std::move(info));
+            return finish();
+        }
+        HandoffEvent forwarded = handoff_event(HandoffEventType::customer_message,
+                                               next_handoff_id(), in.conversation, *h, now_ms);
+        forwarded.text = in.text;
+        turn.out.handoff.push_back(std::move(forwarded));
+        return finish();
+    }
 
     std::string active_skill;
     if (const json::value* s = session.if_contains("skill"); s && s->is_string()) {
@@ -378,6 +632,25 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         turn.reply(phrase(act, fallback), std::move(choices), std::move(info));
     };
 
+    // Queues the conversation for a person: the session's handoff record (with the customer's
+    // route), the audit event, the customer told how to go back; the desks get a `queued`
+    // record with the transcript when the turn is finished.
+    bool offered_agent = flag_at(session, "offered_agent");
+    session.erase("offered_agent");
+    auto enter_handoff = [&](std::string_view reason, std::string_view skill) {
+        turn.event(DialogueEventType::handoff_requested, {{"reason", reason}, {"skill", skill}});
+        session["handoff"] = json::object{
+            {"state", "queued"},      {"reason", reason},
+            {"since", now_ms},        {"channel", in.channel},
+            {"recipient", in.sender}, {"reply_to", in.reply_to},
+            {"locale", locale},       {"customer", verified ? customer_id : std::string()},
+            {"verified", verified}};
+        session.erase("paused");
+        session.erase("pending");
+        say("handoff.queued", kHandoffQueued);
+        queued_now = true;
+    };
+
     // TODO(teller): the FAQ is not asked while a skill's flow is active (the flow gets every
     // turn), so "what are your opening hours?" in the middle of a card activation is answered
     // by the flow's re-prompt, not by the knowledge base.
@@ -412,6 +685,7 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         std::vector<Choice> agent{{phrase(nlg::act::offer_agent, kHandoff),
                                    "/" + std::string(system_intent::human_agent)}};
         say(nlg::act::faq_unknown, kOutOfScope, std::move(agent));
+        session["offered_agent"] = true;
         return true;
     };
 
@@ -444,6 +718,10 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
             {"customer", json::object{{"id", customer_id}, {"verified", verified}}},
         };
         turn.event(DialogueEventType::skill_invoked, {{"skill", skill}, {"intent", intent}});
+        session["ran_skill"] = true;
+        if (starting && skill_intent == kSurveyIntent) {
+            session["survey"] = json::object{{"state", "asked"}, {"at", now_ms}};
+        }
 
         auto response = skills_.call(skill, request);
         if (!response) {
@@ -466,24 +744,47 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
                                            std::string(q.at("payload").as_string())});
                     }
                 }
-                // A reply may carry an act and slots for the templates; its text is the fallback.
-                const json::value* act = o.if_contains("act");
-                if (nlg != nullptr && act != nullptr && act->is_string()) {
-                    const json::value* slots = o.if_contains("slots");
-                    nlg::ReplyContext context = reply_context;
-                    context.skill = skill;
-                    auto r = nlg->render(
-                        act->as_string(),
-                        slots && slots->is_object() ? slots->as_object() : json::object{}, context);
-                    if (r) {
-                        turn.reply(r->text, std::move(choices),
-                                   {{"act", act->as_string()},
-                                    {"source", r->source},
-                                    {"guard", r->guard}});
-                        continue;
+                // A reply (and each of its "items") may carry an act and slots for the
+                // templates; its text is the fallback.
+                json::object info;
+                auto render = [&](const json::object& part, bool first) -> std::string {
+                    const json::value* act = part.if_contains("act");
+                    if (nlg != nullptr && act != nullptr && act->is_string()) {
+                        const json::value* slots = part.if_contains("slots");
+                        nlg::ReplyContext context = reply_context;
+                        context.skill = skill;
+                        auto r = nlg->render(
+                            act->as_string(),
+                            slots && slots->is_object() ? slots->as_object() : json::object{},
+                            context);
+                        if (r) {
+                            if (first) {
+                                info = {{"act", act->as_string()},
+                                        {"source", r->source},
+                                        {"guard", r->guard}};
+                            }
+                            return r->text;
+                        }
+                    }
+                    const json::value* text = part.if_contains("text");
+                    return text != nullptr && text->is_string() ? std::string(text->as_string())
+                                                                : std::string();
+                };
+                std::string text = render(o, true);
+
+                // A list (recent transactions, balances): each item is a line of its own.
+                if (const json::value* items = o.if_contains("items"); items && items->is_array()) {
+                    for (const json::value& item : items->as_array()) {
+                        if (!item.is_object()) {
+                            continue;
+                        }
+                        std::string line = render(item.as_object(), false);
+                        if (!line.empty()) {
+                            text += (text.empty() ? "" : "\n") + line;
+                        }
                     }
                 }
-                turn.reply(o.at("text").as_string(), std::move(choices));
+                turn.reply(text, std::move(choices), std::move(info));
             }
         }
         if (const json::value* slots = r.if_contains("slots")) {
@@ -529,11 +830,9 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         } else {
             end_skill();
         }
-        if (const json::value* h = r.if_contains("handoff"); h && h->as_bool()) {
-            turn.event(DialogueEventType::handoff_requested,
-                       {{"reason", "skill"}, {"skill", skill}});
-            session["handoff"] = true;
+        if (const json::value* h = r.if_contains("handoff"); h && h->is_bool() && h->as_bool()) {
             end_skill();
+            enter_handoff("skill", skill);
         }
     };
 
@@ -655,6 +954,42 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         // Anything else: the customer moved on, and the held request is dropped.
     }
 
+    // The first answer to the survey question: a customer who asks something else instead
+    // gets that answered, and the survey is dropped (not paused, so it never comes back).
+    // TODO(teller): only the rating question is checked; a request typed at the comment step
+    // ("anything we could do better?") is stored as the comment and not answered.
+    if (json::value* sv = session.if_contains("survey");
+        !system && sv && sv->is_object() && string_at(sv->as_object(), "state") == "asked") {
+        sv->as_object()["state"] = "answered";
+        std::string started_by;
+        if (const json::value* si = session.if_contains("skill_intent"); si && si->is_string()) {
+            started_by = std::string(si->as_string());
+        }
+        bool other_request = confident && intent != system_intent::affirm &&
+                             intent != system_intent::deny && intent != system_intent::cancel &&
+                             intent != kSurveyIntent;
+        if (!other_request && !confident && nlg != nullptr &&
+            !looks_like_rating(normalise(in.text))) {
+            faq_decision = nlg->ask_faq(in.text, locale);
+            other_request = faq_decision.has_value() && faq_decision->answered;
+            if (faq_decision) {
+                turn.event(DialogueEventType::skill_invoked,
+                           {{"skill", "faq"},
+                            {"intent", intent},
+                            {"article", faq_decision->article},
+                            {"score", faq_decision->score},
+                            {"answered", faq_decision->answered}});
+            }
+        }
+        if (started_by == kSurveyIntent && !active_skill.empty() && !answered_by_code &&
+            other_request && !looks_like_rating(normalise(in.text))) {
+            turn.event(DialogueEventType::skill_event,
+                       {{"type", "survey_ignored"}, {"skill", "dialogue"}});
+            end_skill();
+            active_skill.clear();
+        }
+    }
+
     // Decide what answers this turn.
     const IntentInfo* info = skills_.find_intent(intent);
     if (answered_by_code) {
@@ -667,15 +1002,8 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         }
         end_skill();
     } else if (confident && intent == system_intent::human_agent) {
-        // TODO(teller): nothing routes the conversation to a person yet (no agent desk
-        // integration); the handoff is only an event and later messages are still answered by
-        // the bot.
-        turn.event(DialogueEventType::handoff_requested,
-                   {{"reason", "customer_request"}, {"skill", active_skill}});
-        say(nlg::act::handoff, kHandoff);
-        session["handoff"] = true;
-        session.erase("paused");
         end_skill();
+        enter_handoff(offered_agent ? "faq_unknown" : "customer_request", active_skill);
     } else if (!active_skill.empty() && switches_skill(info, active_skill, confidence)) {
         // A clear request for another skill's task interrupts the current flow ("digression"):
         // it is paused, the new task runs, and the paused one resumes when that is over.
@@ -717,6 +1045,16 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         say(nlg::act::greet, kGreet);
     } else if (intent == system_intent::goodbye) {
         say(nlg::act::goodbye, kGoodbye);
+        // The survey, once per session, after a conversation that did something.
+        const IntentInfo* survey = skills_.find_intent(kSurveyIntent);
+        bool worked = flag_at(session, "ran_skill") || flag_at(session, "had_agent");
+        if (options_.survey && !system && worked && !session.contains("survey") &&
+            survey != nullptr && !survey->skill.empty()) {
+            skill_text.clear();
+            skill_intent = std::string(kSurveyIntent);
+            skill_entities = json::array{};
+            run_skill(survey->skill);
+        }
     } else if (intent == system_intent::thanks) {
         say(nlg::act::thanks, kThanks);
     } else if (intent == system_intent::affirm || intent == system_intent::deny) {
@@ -767,28 +1105,190 @@ TurnOutput DialogueManager::run_turn(const InboundMessage& in, const NluResult& 
         }
     }
 
-    // Remember this inbound id and its replies so a redelivery is answered identically.
-    json::array stored;
-    for (const OutboundMessage& m : turn.out.replies) {
-        stored.push_back(json::value(to_json(m)));
-    }
-    json::value& recent_value = session["recent"];
-    if (!recent_value.is_array()) {
-        recent_value = json::array{};
-    }
-    json::array& recent = recent_value.as_array();
-    recent.push_back(json::object{{"id", in.id}, {"replies", std::move(stored)}});
-    while (recent.size() > std::max<std::size_t>(options_.recent_limit, 1)) {
-        recent.erase(recent.begin());
-    }
-    std::int64_t turns = 0;
-    if (const json::value* t = session.if_contains("turns"); t && t->is_int64()) {
-        turns = t->as_int64();
-    }
-    session["turns"] = turns + 1;
+    return finish();
+}
 
-    turn.out.session = std::move(session);
-    return std::move(turn.out);
+TurnOutput DialogueManager::agent_turn(const AgentCommand& command, json::object session,
+                                       std::int64_t now_ms) const {
+    TurnOutput out;
+    const std::string in_reply_to = "agent:" + command.id;
+    std::size_t serial = 0;
+    auto next_id = [&] { return command.id + ":h" + std::to_string(serial++); };
+    auto event = [&](DialogueEventType type, json::object data) {
+        out.events.push_back(
+            {type, command.conversation, in_reply_to, now_ms, "", std::move(data)});
+    };
+
+    // A conversation nobody handed off (expired, closed, cancelled): tell the desks to drop it.
+    json::object* h = handoff_of(session);
+    if (h == nullptr) {
+        if (command.type == AgentCommandType::message) {
+            event(DialogueEventType::error,
+                  {{"error", "agent message refused: not handed off"}, {"agent", command.agent}});
+        } else {
+            HandoffEvent closed = handoff_event(HandoffEventType::closed, next_id(),
+                                                command.conversation, json::object{}, now_ms);
+            closed.reason = "expired";
+            out.handoff.push_back(std::move(closed));
+        }
+        out.session = std::move(session);
+        out.session_changed = false;
+        return out;
+    }
+    json::object& handoff = *h;
+    const std::string state = string_at(handoff, "state");
+    const std::string holder = string_at(handoff, "agent");
+    const std::string locale = string_at(handoff, "locale");
+    const bool held_by_other = state == "active" && holder != command.agent;
+
+    // The customer's route, as the engine last recorded it.
+    InboundMessage route;
+    route.id = in_reply_to;
+    route.conversation = command.conversation;
+    route.channel = string_at(handoff, "channel");
+    route.sender = string_at(handoff, "recipient");
+    route.reply_to = string_at(handoff, "reply_to");
+    route.locale = locale;
+    TurnBuilder turn(route, locale, now_ms);
+    auto say = [&](std::string_view act, json::object slots, std::string fallback) {
+        json::object info;
+        if (options_.responder != nullptr) {
+            const nlg::ReplyContext context{locale, route.channel, route.conversation, 0, ""};
+            if (auto r = options_.responder->render(act, slots, context)) {
+                fallback = r->text;
+                info = {{"act", act}};
+            }
+        }
+        turn.reply(fallback, {}, std::move(info));
+    };
+
+    switch (command.type) {
+        case AgentCommandType::join: {
+            if (state == "active") {
+                // Already taken (by this agent: a repeated join): name the agent who holds it so
+                // every desk shows the truth.
+                out.handoff.push_back(handoff_event(HandoffEventType::assigned, next_id(),
+                                                    command.conversation, handoff, now_ms));
+                out.session_changed = false;
+                if (held_by_other) {
+                    event(DialogueEventType::error, {{"error", "join refused: already assigned"},
+                                                     {"agent", command.agent},
+                                                     {"assigned", holder}});
+                }
+                break;
+            }
+            handoff["state"] = "active";
+            handoff["agent"] = command.agent;
+            handoff["assigned_at"] = now_ms;
+            session["had_agent"] = true;
+            out.handoff.push_back(handoff_event(HandoffEventType::assigned, next_id(),
+                                                command.conversation, handoff, now_ms));
+            std::string joined = command.agent + std::string(kHandoffJoined.in(locale));
+            say("handoff.joined", json::object{{"agent", command.agent}}, std::move(joined));
+            break;
+        }
+        case AgentCommandType::message: {
+            if (state != "active" || held_by_other) {
+                event(
+                    DialogueEventType::error,
+                    {{"error", state != "active" ? "agent message refused: nobody has joined"
+                                                 : "agent message refused: not the assigned agent"},
+                     {"agent", command.agent},
+                     {"assigned", holder}});
+                out.session_changed = false;
+                break;
+            }
+            turn.reply(command.text);
+            // The reply's audit event says who wrote it.
+            turn.out.events.back().data["from"] = "agent";
+            turn.out.events.back().data["agent"] = command.agent;
+            HandoffEvent sent = handoff_event(HandoffEventType::agent_message, next_id(),
+                                              command.conversation, handoff, now_ms);
+            sent.text = command.text;
+            out.handoff.push_back(std::move(sent));
+            add_transcript_line(session, "agent", command.text, now_ms, options_.transcript_limit);
+            break;
+        }
+        case AgentCommandType::close: {
+            if (held_by_other) {
+                out.handoff.push_back(handoff_event(HandoffEventType::assigned, next_id(),
+                                                    command.conversation, handoff, now_ms));
+                event(DialogueEventType::error, {{"error", "close refused: not the assigned agent"},
+                                                 {"agent", command.agent},
+                                                 {"assigned", holder}});
+                out.session_changed = false;
+                break;
+            }
+            HandoffEvent closed = handoff_event(HandoffEventType::closed, next_id(),
+                                                command.conversation, handoff, now_ms);
+            closed.agent = command.agent;
+            closed.reason = "agent";
+            out.handoff.push_back(std::move(closed));
+            session.erase("handoff");
+            say("handoff.closed", {}, std::string(kHandoffClosed.in(locale)));
+            break;
+        }
+    }
+
+    // Merge the customer-facing part: replies and their audit events, in order.
+    for (DialogueEvent& e : turn.out.events) {
+        out.events.push_back(std::move(e));
+    }
+    out.replies = std::move(turn.out.replies);
+
+    // After an agent closed: the survey, numbered after the closing reply.
+    if (command.type == AgentCommandType::close && !held_by_other && options_.survey &&
+        !session.contains("survey")) {
+        SystemTurn system{
+            in_reply_to, command.conversation, route.channel, route.sender, route.reply_to, locale,
+            ""};
+        const IntentInfo* info = skills_.find_intent(kSurveyIntent);
+        bool busy = session.contains("skill") && !session.at("skill").is_null();
+        if (info != nullptr && !info->skill.empty() && !busy) {
+            InboundMessage in;
+            in.id = system.id;
+            in.channel = system.channel;
+            in.conversation = system.conversation;
+            in.sender = system.recipient;
+            in.locale = system.locale;
+            in.reply_to = system.reply_to;
+            NluResult nlu;
+            nlu.ranking.push_back({std::string(kSurveyIntent), 1.0f});
+            TurnOutput survey = this->turn(in, nlu, std::move(session), now_ms, true,
+                                           static_cast<std::uint32_t>(out.replies.size()));
+            session = std::move(survey.session);
+            for (OutboundMessage& m : survey.replies) {
+                out.replies.push_back(std::move(m));
+            }
+            for (DialogueEvent& e : survey.events) {
+                out.events.push_back(std::move(e));
+            }
+        }
+    }
+    // Remember what this command produced, so a retry after a lost acknowledgement sends the
+    // same records again instead of acting twice.
+    if (out.session_changed) {
+        json::array replies;
+        for (const OutboundMessage& m : out.replies) {
+            replies.push_back(json::value(to_json(m)));
+        }
+        json::array records;
+        for (const HandoffEvent& e : out.handoff) {
+            records.push_back(json::value(to_json(e)));
+        }
+        json::value& recent_value = session["recent"];
+        if (!recent_value.is_array()) {
+            recent_value = json::array{};
+        }
+        json::array& recent = recent_value.as_array();
+        recent.push_back(json::object{
+            {"id", in_reply_to}, {"replies", std::move(replies)}, {"handoff", std::move(records)}});
+        while (recent.size() > std::max<std::size_t>(options_.recent_limit, 1)) {
+            recent.erase(recent.begin());
+        }
+    }
+    out.session = std::move(session);
+    return out;
 }
 
 }  // namespace teller::core

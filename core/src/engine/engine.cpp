@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -74,18 +75,27 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
     std::vector<Outcome> outcomes(records.size(), Outcome::failed);
     boost::system::error_code batch_error;
 
+    // Partitions where a record failed: their later records wait for the retry too, so no
+    // customer's later message is answered before an earlier one, and nothing answered now is
+    // answered again when the failed record is read again.
+    std::set<std::int32_t> failed_partitions;
     auto produce = [&](std::size_t i, Record out) {
         auto ec = producer_.produce(out, acks->expect(i));
         if (ec) {
             // It was never queued, so its handler will not run: settle it here.
             acks->not_queued(i);
             batch_error = ec;
+            failed_partitions.insert(records[i].partition);
         }
     };
 
     for (std::size_t i = 0; i < records.size(); ++i) {
         const Record& record = records[i];
         auto record_start = std::chrono::steady_clock::now();
+        if (failed_partitions.contains(record.partition)) {
+            outcomes[i] = Outcome::failed;
+            continue;
+        }
 
         // A record that is not a valid InboundMessage goes to the DLQ.
         if (!inbound[i]) {
@@ -112,6 +122,7 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
         // Load, run (or replay) and save with compare-and-set; redo after a conflict.
         std::optional<TurnOutput> turn;
         std::optional<std::vector<OutboundMessage>> replay;
+        std::vector<HandoffEvent> replay_handoff;
         bool saved = false;
         int store_attempt = 0;
         boost::system::error_code store_error;
@@ -158,6 +169,7 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
                     reply.reply_to = in.reply_to;
                 }
                 replay = std::move(previous);
+                replay_handoff = DialogueManager::find_recent_handoff(session, in.id);
                 saved = true;
                 break;
             }
@@ -187,6 +199,7 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
                                 {"partition", record.partition},
                                 {"offset", record.offset}});
             outcomes[i] = Outcome::failed;
+            failed_partitions.insert(record.partition);
             continue;
         }
 
@@ -207,6 +220,13 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
                 out.headers.push_back({"schema", "teller.events.v1"});
                 produce(i, std::move(out));
             }
+        }
+        // Agent desk records: a replayed turn sends them again (they may be what was not
+        // acknowledged); desks drop repeated ids.
+        for (const HandoffEvent& h : replay ? replay_handoff : turn->handoff) {
+            Record out{options_.handoff_topic, h.conversation, to_json(h), {}};
+            out.headers.push_back({"schema", "teller.handoff.v1"});
+            produce(i, std::move(out));
         }
         outcomes[i] = replay ? Outcome::replayed : Outcome::answered;
         if (replay) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "teller/channels/agent_desk.hpp"
 #include "teller/channels/channel_adapter.hpp"
 #include "teller/core/bus.hpp"
 #include "teller/core/events.hpp"
@@ -116,6 +117,11 @@ struct GatewayOptions {
 
     /// How long a provider's message id is remembered for dedupe (`<channel>:<id>`).
     std::chrono::seconds webhook_dedupe_ttl{24 * 3600};
+
+    /// Shared token of the agent desk (`/agent`, `/agent/ws`); a secret, never logged. Empty
+    /// (the default) turns the desk off: both paths answer 404 saying how to turn it on. Set,
+    /// it must be at least 16 characters and Gateway::set_agent_desk() must be called.
+    std::string agent_token;
 };
 
 /// One Boost.Beast server per instance. Routes:
@@ -125,6 +131,9 @@ struct GatewayOptions {
 ///   - `GET /metrics` counters in the Prometheus text format (version 0.0.4);
 ///   - `GET /ws`      WebSocket upgrade for the web chat (426 without an upgrade, 403 from a
 ///                    refused origin, 401 without a valid token when a token secret is set);
+///   - `GET /agent`   the self-contained agent desk page, and `GET /agent/ws` its WebSocket
+///                    (same origin policy as /ws), when `agent_token` is set; else both 404
+///                    "agent desk disabled: ..." (see "Agent desk protocol" below);
 ///   - each channel's path (add_channel), GET and POST, see "Webhooks" below;
 ///   - any other path 404, a known path with another method 405, a body past
 ///     `max_http_body_bytes` 413. Every response carries `Server: teller`.
@@ -189,9 +198,49 @@ struct GatewayOptions {
 /// Invalid UTF-8 in a *binary* frame gets an `invalid_utf8` error frame and the connection
 /// stays. A message past `max_ws_discard_bytes` is failed with 1009.
 ///
-/// Thread safety: add_channel(), set_channel_context(), set_readiness(), start() and stop()
-/// from one controlling thread (the setters before start()); deliver(), is_connected(),
-/// connection_count(), metrics_text() from any thread.
+/// Agent desk protocol (`/agent/ws`): JSON objects in text frames (binary frames holding UTF-8
+/// JSON are accepted too), for people answering conversations handed off by the engine
+/// (core/handoff.hpp). The page reads the token from its URL fragment (`/agent#token=...`, never
+/// sent to the server in a request line, so never in access logs) and sends it in the first
+/// frame.
+///
+/// Agent to server:
+///   - `{"type":"hello","token":"<agent_token>","agent":"<display name, 1-64 bytes>"}` must come
+///     within 5 seconds of the upgrade; the token is compared in constant time. A wrong token, or
+///     any other frame first, gets the error frame `unauthorized` and close code 1008; so does a
+///     socket that sends no hello in time. The name is what the customer's transcript shows; it
+///     is not verified (one token is shared by every agent).
+///   - `{"type":"view","conversation":"<id>"}` asks for one conversation's transcript.
+///   - `{"type":"join"|"close","conversation":"<id>","id":"<optional client id>"}` and
+///     `{"type":"message","conversation":"<id>","text":"<1-4096 bytes>","id":"..."}` become an
+///     AgentCommand on `teller.agent` (key conversation, headers `schema: teller.agent.v1` and
+///     `trace_id`, a fresh unique command id). The desk refuses, before producing, a command for a
+///     conversation it does not hold (`not_found`), a join of a conversation another agent holds
+///     and a message or close from an agent who does not hold it (`conflict`); the engine decides
+///     the rest (the first join wins).
+///
+/// Server to agent:
+///   - `{"type":"snapshot","agent":"...","conversations":[<summary>...]}` answers hello: every open
+///     conversation, least recently active first. A summary holds conversation, channel,
+///     customer, verified, locale, reason, state ("queued", "assigned"; "closed" in the update
+///     that removes it), agent, queued_at_ms and last_activity_ms.
+///   - `{"type":"update","event":"<HandoffEventType>","change":"opened|updated|closed",
+///     "conversation":<summary>,"lines":[{"from":"customer|bot|agent","text":"...","at_ms":n}],
+///     "reason":"...","by":"..."}` for every event on `teller.handoff` after the snapshot, in
+///     order. `lines` are the lines the event adds; for `queued` they are the whole transcript so
+///     far and replace what the client holds. `reason` and `by` only for `closed`.
+///   - `{"type":"transcript","conversation":<summary>,"lines":[...]}` answers view.
+///   - `{"type":"ack","id":"...","command":"<command id>","command_type":"join|message|close",
+///     "conversation":"..."}` once Kafka acknowledged the command (`id` when the client gave one).
+///   - `{"type":"error","code":"...","message":"...","id":"..."}` with code `invalid_json`,
+///     `invalid_utf8`, `too_large`, `bad_request`, `unauthorized`, `not_found`, `conflict` or
+///     `unavailable` (Kafka did not take the command: retry). The connection stays open after
+///     every error frame but `unauthorized`. The limits on frames (size, UTF-8 in text frames,
+///     queued frames) are those of the web chat.
+///
+/// Thread safety: add_channel(), set_channel_context(), set_readiness(), set_agent_desk(), start()
+/// and stop() from one controlling thread (the setters before start()); deliver(),
+/// is_connected(), connection_count(), metrics_text() from any thread.
 class Gateway {
 public:
     /// Keeps a reference to `producer`, which must outlive the gateway (or at least stop()).
@@ -217,6 +266,11 @@ public:
     /// outlive the gateway. Required when a channel was added: start() throws core::Error
     /// without it. Throws core::Error for a null store or when called after start().
     void set_channel_context(ChannelContext context);
+
+    /// The desk behind `/agent/ws` (its state and the producer of agents' commands); it must
+    /// outlive the gateway. Needed when GatewayOptions::agent_token is set (start() throws
+    /// core::Error without it), ignored otherwise. Throws core::Error after start().
+    void set_agent_desk(AgentDesk& desk);
 
     /// Binds, listens and starts the io threads; returns the bound port. Throws core::Error
     /// naming the address when it cannot bind or was already started.
@@ -253,6 +307,10 @@ public:
 
     /// The path of the WebSocket endpoint ("/ws").
     static constexpr std::string_view kWebSocketPath = "/ws";
+
+    /// The paths of the agent desk's page and WebSocket.
+    static constexpr std::string_view kAgentPagePath = "/agent";
+    static constexpr std::string_view kAgentSocketPath = "/agent/ws";
 
 private:
     struct Impl;

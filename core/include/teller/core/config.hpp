@@ -25,6 +25,20 @@ struct ChannelConfig {
     std::map<std::string, std::string> settings;  ///< every key but `enabled`, values as text
 };
 
+/// NLG settings: `nlg.<key>` in YAML; TELLER_KNOWLEDGE_DIR, TELLER_FAQ_MODEL,
+/// TELLER_FAQ_THRESHOLD, TELLER_GENERATOR_MODEL and TELLER_NLG_GENERATOR override them.
+struct NlgConfig {
+    std::filesystem::path knowledge_dir;  ///< empty = ./knowledge, then next to the executable
+    std::filesystem::path faq_model;      ///< empty = teller-faq.model beside the intent model
+    std::optional<double> faq_threshold;  ///< 0..1; empty = nlg::NlgOptions' tuned default
+    /// The reply generator; empty = teller-generator.model beside the intent model. Loaded only
+    /// when generator_skills names a skill, and then it must exist.
+    std::filesystem::path generator_model;
+    /// Skills whose templated replies the generator may phrase ("*" for every reply); empty =
+    /// generator off. Every name must be a loaded skill (checked at start-up).
+    std::vector<std::string> generator_skills;
+};
+
 struct Config {
     // Gateway.
     std::string http_host = "127.0.0.1";
@@ -46,6 +60,9 @@ struct Config {
     /// Sensitive intents need a verified customer; false only for demos and tests without real
     /// customer data.
     bool require_verification = true;
+    /// Offer the satisfaction survey after a goodbye (in a conversation that did something) and
+    /// after an agent closes a handoff (DialogueOptions::survey).
+    bool survey = true;
     std::vector<SkillConfig> skills;     ///< empty = every plugin in skills_dir
     std::filesystem::path skills_dir;    ///< empty = found next to the executable
     std::filesystem::path backend_data;  ///< demo backend file; empty = found in deploy/
@@ -63,8 +80,12 @@ struct Config {
     double conversation_rate = 5;  ///< messages per second one conversation may send
     int conversation_burst = 20;
     std::string webchat_token_secret;  ///< HMAC secret of web chat tokens; empty = anonymous
+    /// Shared token of the agent desk (GET /agent); empty = desk off. A secret, never logged.
+    std::string agent_token;
 
     std::string log_level = "info";
+
+    NlgConfig nlg;
 
     /// Provider channels by name (see provider_channel_names()). A channel is enabled when it
     /// has an entry here whose `enabled` is not false.

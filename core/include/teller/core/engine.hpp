@@ -21,6 +21,8 @@ struct EngineOptions {
     std::string outbound_topic{kOutboundTopic};
     std::string events_topic{kEventsTopic};
     std::string dlq_topic{kDlqTopic};
+    /// Where handed-off conversations go to the agent desks (TurnOutput::handoff).
+    std::string handoff_topic{kHandoffTopic};
     DialogueOptions dialogue;
     std::chrono::seconds session_ttl{1800};
     std::size_t batch_size = 64;
@@ -52,10 +54,11 @@ public:
            const IntentClassifier& classifier, const SkillHost& skills, EngineOptions options = {});
 
     /// Polls one batch and handles it: parse (failures to the DLQ), batched NLU, per record
-    /// load session, run or replay the turn, save with compare-and-set, publish replies and
-    /// events, wait for every acknowledgement, then commit. Offsets are never committed past a
-    /// record whose output was not acknowledged or whose session could not be saved.
-    /// Errors: Errc::store_unavailable, Errc::delivery_failed, Errc::timeout (acks) or the
+    /// load session, run or replay the turn, save with compare-and-set, publish replies,
+    /// events and agent desk records (a replayed turn publishes its replies and desk records
+    /// again, not its events), wait for every acknowledgement, then commit. Offsets are never
+    /// committed past a record whose output was not acknowledged or whose session could not be
+    /// saved. Errors: Errc::store_unavailable, Errc::delivery_failed, Errc::timeout (acks) or the
     /// consumer's commit error; the records then stay uncommitted.
     Result<BatchStats> poll_once(std::chrono::milliseconds timeout);
 
