@@ -242,12 +242,11 @@ std::string describe_time(const Turn& t, const json::object& s) {
     return t.say("at any time", "任意时间");
 }
 
-/// The phone number with all but its last two digits hidden ("+44 •••• ••56" style).
-std::string masked_phone(std::string_view phone) {
-    if (phone.size() <= 2) {
-        return std::string(phone);
-    }
-    return std::string(phone.size() - 2, '*') + std::string(phone.substr(phone.size() - 2));
+/// Where a callback goes: the number the bank holds for the (verified) customer. A number
+/// typed into the chat never reaches a skill (the gateway masks it), and calling only the
+/// number on file keeps a stranger from booking calls to someone else.
+std::string on_file(const Turn& t) {
+    return t.say("the number on your profile", "您预留的手机号");
 }
 
 // ---- The callback / follow-up flow -----------------------------------------------------------
@@ -273,24 +272,19 @@ json::object ask(const Turn& t, json::object s, std::string prefix = {}) {
         buttons = {choice(t.say("Morning", "上午"), t.say("morning", "上午")),
                    choice(t.say("Afternoon", "下午"), t.say("afternoon", "下午")),
                    choice(t.say("Any time", "随时"), t.say("any time", "随时"))};
-    } else if (step == "phone") {
-        text += t.say("Which phone number should we call? Please include the country code.",
-                      "请提供回电号码（请包含国家区号，或11位手机号）。");
     } else if (step == "confirm") {
         // The day is a date slot, so the templates (knowledge/responses/crm.yaml) show it in
         // the customer's locale; the prefix, if any, goes first as its own reply.
         std::string when = string_at(s, "date") + " " + describe_time(t, s);
         std::string confirm =
-            callback ? t.say("So we call " + masked_phone(string_at(s, "phone")) + " on " + when +
-                                 ". Shall I book it?",
-                             "确认在" + when + "致电" + masked_phone(string_at(s, "phone")) +
-                                 "，需要为您预约吗？")
+            callback ? t.say("So we call " + on_file(t) + " on " + when + ". Shall I book it?",
+                             "确认在" + when + "致电" + on_file(t) + "，需要为您预约吗？")
                      : t.say("So we follow up with you here on " + when + ". Shall I book it?",
                              "确认在" + when + "通过本渠道跟进，需要为您预约吗？");
         json::object slots{{"callback_date", string_at(s, "date")},
                            {"callback_time", describe_time(t, s)}};
         if (callback) {
-            slots["phone"] = masked_phone(string_at(s, "phone"));
+            slots["phone"] = on_file(t);
         }
         json::object r = reply(
             confirm, {choice(t.say("Yes", "是"), "/affirm"), choice(t.say("No", "否"), "/deny")});
@@ -325,22 +319,16 @@ std::string hear(const Turn& t, json::object& s) {
             s["part"] = time->part;
         }
     }
-    if (std::string phone = t.entity("phone"); !phone.empty() && !s.contains("phone")) {
-        s["phone"] = phone;
-    }
     return complaint;
 }
 
 // Moves the flow to the first missing step, or submits it.
 json::object advance(const Turn& t, json::object s, std::string prefix = {}) {
-    bool callback = string_at(s, "kind") == "callback";
     std::string next;
     if (!s.contains("date")) {
         next = "date";
     } else if (!s.contains("hour") && !s.contains("part")) {
         next = "time";
-    } else if (callback && !s.contains("phone")) {
-        next = "phone";
     } else {
         next = "confirm";
     }
@@ -359,7 +347,7 @@ json::object submit(const Turn& t, const json::object& s) {
                       {"time", describe_time(t, s)},
                       {"channel", t.channel}};
     if (callback) {
-        args["phone"] = string_at(s, "phone");
+        args["phone"] = "on_file";  // the number the bank holds for the verified customer
     }
     json::value result = teller::plugins::call_backend(t.skill.host, "crm.callback", args);
     const json::object* o = result.if_object();

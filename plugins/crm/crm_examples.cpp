@@ -67,7 +67,10 @@ const std::vector<IntentExamples>& intent_examples() {
           "预约回电",
           "我想预约电话服务",
           "能让客服给我打电话吗",
-          "方便的时候给我回电话"}},
+          "方便的时候给我回电话"},
+         // The bank calls the number it holds for the customer: only a verified customer may
+         // book a callback (numbers typed into a chat are masked before any skill sees them).
+         true},
         {"crm.follow_up",
          "Ask for a follow-up",
          "请求跟进",

@@ -54,7 +54,10 @@ protected:
 
 TEST_F(SkillHostTest, IntentsThatReachPersonalDataRequireVerification) {
     ASSERT_TRUE(host_.load(TELLER_CARDS_SKILL));
-    for (std::string_view intent : {"cards.lost_or_stolen", "cards.balance", "cards.activate"}) {
+    ASSERT_TRUE(host_.load(TELLER_CRM_SKILL));
+    for (std::string_view intent :
+         {"cards.lost_or_stolen", "cards.balance", "cards.activate", "cards.transactions",
+          "cards.limits", "cards.dispute", "crm.callback"}) {
         ASSERT_NE(host_.find_intent(intent), nullptr) << intent;
         EXPECT_TRUE(host_.find_intent(intent)->requires_verification) << intent;
     }
