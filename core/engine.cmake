@@ -1,5 +1,6 @@
 # Sources of the engine component (owned by that component): skill host, backend, dialogue, loop.
 target_sources(teller_core PRIVATE
+    src/engine/batch_loop.cpp
     src/engine/demo_backend.cpp
     src/engine/dialogue.cpp
     src/engine/handoff.cpp

@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "engine/ack_tracker.hpp"
+#include "engine/batch_loop.hpp"
 #include "engine/route_memory.hpp"
 #include "teller/core/dead_letter.hpp"
 #include "teller/core/log.hpp"
@@ -264,32 +265,20 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
     // Read the records not committed again on the next poll, so a failure (Redis down, no
     // acknowledgement) delays them instead of leaving them until a restart. Those that were
     // answered are then replayed from the session's `recent` list, not run again.
-    if (!to_retry.empty()) {
-        if (auto ec = consumer_.rewind(to_retry)) {
-            engine_log().warn("rewind failed; records wait for a restart or rebalance",
-                              {{"records", to_retry.size()}, {"error", ec.message()}});
-        }
+    auto committed = detail::settle_batch(consumer_, to_commit, to_retry, engine_log(), "records");
+    if (!committed) {
+        return committed.error();
     }
-    if (!to_commit.empty()) {
-        if (auto ec = consumer_.commit(to_commit)) {
-            engine_log().warn("commit failed", {{"error", ec.message()}});
-            return ec;
-        }
-        stats.committed = to_commit.size();
-    }
+    stats.committed = *committed;
     engine_log().debug("batch done",
                        {{"records", stats.records},
                         {"committed", stats.committed},
                         {"latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                            std::chrono::steady_clock::now() - batch_start)
                                            .count()}});
-    if (!all_acked) {
-        engine_log().warn("acknowledgements missing; offsets held back",
-                          {{"records", stats.records}, {"committed", stats.committed}});
-        return Errc::timeout;
-    }
-    if (stats.committed < stats.records) {
-        return batch_error ? batch_error : make_error_code(Errc::delivery_failed);
+    if (auto ec = detail::batch_verdict(all_acked, stats.records, stats.committed, batch_error,
+                                        engine_log())) {
+        return ec;
     }
     return stats;
 }
@@ -297,17 +286,10 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
 void Engine::run(std::stop_token stop) {
     engine_log().info("engine started", {{"batch_size", options_.batch_size},
                                          {"threshold", options_.dialogue.confidence_threshold}});
-    auto backoff = std::chrono::milliseconds(50);
-    while (!stop.stop_requested()) {
+    detail::poll_until_stopped(stop, engine_log(), "batch", [this] {
         auto result = poll_once(std::chrono::milliseconds(100));
-        if (result) {
-            backoff = std::chrono::milliseconds(50);
-            continue;
-        }
-        engine_log().warn("batch not completed", {{"error", result.error().message()}});
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-    }
+        return result ? boost::system::error_code{} : result.error();
+    });
     engine_log().info("engine stopped");
 }
 

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "engine/ack_tracker.hpp"
+#include "engine/batch_loop.hpp"
 #include "engine/route_memory.hpp"
 #include "teller/core/dead_letter.hpp"
 #include "teller/core/log.hpp"
@@ -337,43 +338,25 @@ Result<NotificationStats> NotificationRelay::poll_once(std::chrono::milliseconds
     }
 
     // Read what was not committed again on the next poll; delivered ones are then skipped.
-    if (!to_retry.empty()) {
-        if (auto ec = consumer_.rewind(to_retry)) {
-            relay_log().warn("rewind failed; notifications wait for a restart or rebalance",
-                             {{"records", to_retry.size()}, {"error", ec.message()}});
-        }
+    auto committed =
+        detail::settle_batch(consumer_, to_commit, to_retry, relay_log(), "notifications");
+    if (!committed) {
+        return committed.error();
     }
-    if (!to_commit.empty()) {
-        if (auto ec = consumer_.commit(to_commit)) {
-            relay_log().warn("commit failed", {{"error", ec.message()}});
-            return ec;
-        }
-        stats.committed = to_commit.size();
-    }
-    if (!all_acked) {
-        relay_log().warn("acknowledgements missing; offsets held back",
-                         {{"records", stats.records}, {"committed", stats.committed}});
-        return Errc::timeout;
-    }
-    if (stats.committed < stats.records) {
-        return batch_error ? batch_error : make_error_code(Errc::delivery_failed);
+    stats.committed = *committed;
+    if (auto ec = detail::batch_verdict(all_acked, stats.records, stats.committed, batch_error,
+                                        relay_log())) {
+        return ec;
     }
     return stats;
 }
 
 void NotificationRelay::run(std::stop_token stop) {
     relay_log().info("notification relay started", {{"batch_size", options_.batch_size}});
-    auto backoff = std::chrono::milliseconds(50);
-    while (!stop.stop_requested()) {
+    detail::poll_until_stopped(stop, relay_log(), "notification batch", [this] {
         auto result = poll_once(std::chrono::milliseconds(100));
-        if (result) {
-            backoff = std::chrono::milliseconds(50);
-            continue;
-        }
-        relay_log().warn("notification batch not completed", {{"error", result.error().message()}});
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-    }
+        return result ? boost::system::error_code{} : result.error();
+    });
     relay_log().info("notification relay stopped");
 }
 
