@@ -7,17 +7,14 @@
 
 #include <boost/json.hpp>
 
+#include "record_json.hpp"
+
 namespace teller::core {
 namespace json = boost::json;
-namespace {
 
-constexpr std::string_view kEventTypeNames[] = {
-    "user_uttered",    "slot_set",        "skill_invoked", "bot_uttered", "handoff_requested",
-    "session_started", "session_expired", "error",         "skill_event",
-};
+namespace detail {
 
-// Parses `text` into an object after the size and UTF-8 checks every event goes through.
-Result<json::object> parse_object(std::string_view text) {
+Result<json::object> parse_record_object(std::string_view text) {
     if (text.size() > kMaxEventBytes) {
         return Errc::payload_too_large;
     }
@@ -42,7 +39,6 @@ Result<json::object> parse_object(std::string_view text) {
     return std::move(object);
 }
 
-// Reads a string field; `required` fields must be present and non-empty.
 bool read_string(const json::object& object, std::string_view key, std::string& out,
                  bool required) {
     const json::value* v = object.if_contains(key);
@@ -55,6 +51,17 @@ bool read_string(const json::object& object, std::string_view key, std::string& 
     out = std::string(v->as_string());
     return !required || !out.empty();
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::read_string;
+
+constexpr std::string_view kEventTypeNames[] = {
+    "user_uttered",    "slot_set",        "skill_invoked", "bot_uttered", "handoff_requested",
+    "session_started", "session_expired", "error",         "skill_event",
+};
 
 // Reads an RFC 3339 timestamp field; absent means 0.
 bool read_timestamp(const json::object& object, std::string_view key, std::int64_t& out) {
@@ -148,7 +155,7 @@ std::string to_json(const DialogueEvent& e) {
 }
 
 Result<InboundMessage> parse_inbound(std::string_view text) {
-    auto parsed = parse_object(text);
+    auto parsed = detail::parse_record_object(text);
     if (!parsed) {
         return parsed.error();
     }
@@ -181,7 +188,7 @@ Result<InboundMessage> parse_inbound(std::string_view text) {
 }
 
 Result<OutboundMessage> parse_outbound(std::string_view text) {
-    auto parsed = parse_object(text);
+    auto parsed = detail::parse_record_object(text);
     if (!parsed) {
         return parsed.error();
     }
@@ -222,7 +229,7 @@ Result<OutboundMessage> parse_outbound(std::string_view text) {
 }
 
 Result<DialogueEvent> parse_dialogue_event(std::string_view text) {
-    auto parsed = parse_object(text);
+    auto parsed = detail::parse_record_object(text);
     if (!parsed) {
         return parsed.error();
     }

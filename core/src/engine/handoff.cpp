@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include "record_json.hpp"
 #include "teller/core/events.hpp"
 
 namespace teller::core {
@@ -14,45 +15,7 @@ constexpr std::string_view kHandoffEventTypeNames[] = {
 };
 constexpr std::string_view kAgentCommandTypeNames[] = {"join", "message", "close"};
 
-// Parses `text` into an object after the size, UTF-8 and version checks of parse_inbound.
-Result<json::object> parse_object(std::string_view text) {
-    if (text.size() > kMaxEventBytes) {
-        return Errc::payload_too_large;
-    }
-    if (!is_valid_utf8(text)) {
-        return Errc::invalid_utf8;
-    }
-
-    boost::system::error_code ec;
-    json::value value = json::parse(text, ec);
-    if (ec || !value.is_object()) {
-        return Errc::malformed_json;
-    }
-
-    json::object& object = value.as_object();
-    const json::value* v = object.if_contains("v");
-    if (v == nullptr || !v->is_int64()) {
-        return Errc::missing_field;
-    }
-    if (v->as_int64() != kSchemaVersion) {
-        return Errc::unsupported_version;
-    }
-    return std::move(object);
-}
-
-// Reads a string field; `required` fields must be present and non-empty.
-bool read_string(const json::object& object, std::string_view key, std::string& out,
-                 bool required) {
-    const json::value* v = object.if_contains(key);
-    if (v == nullptr || v->is_null()) {
-        return !required;
-    }
-    if (!v->is_string()) {
-        return false;
-    }
-    out = std::string(v->as_string());
-    return !required || !out.empty();
-}
+using detail::read_string;
 
 // Reads an integer field (milliseconds); absent means 0.
 bool read_millis(const json::object& object, std::string_view key, std::int64_t& out) {
@@ -155,7 +118,7 @@ std::string to_json(const AgentCommand& c) {
 }
 
 Result<HandoffEvent> parse_handoff_event(std::string_view text) {
-    auto parsed = parse_object(text);
+    auto parsed = detail::parse_record_object(text);
     if (!parsed) {
         return parsed.error();
     }
@@ -190,7 +153,7 @@ Result<HandoffEvent> parse_handoff_event(std::string_view text) {
 }
 
 Result<AgentCommand> parse_agent_command(std::string_view text) {
-    auto parsed = parse_object(text);
+    auto parsed = detail::parse_record_object(text);
     if (!parsed) {
         return parsed.error();
     }
