@@ -1,4 +1,6 @@
 // One agent desk WebSocket connection: sign-in, the desk's live state, agents' commands (private).
+// TODO(teller): the socket plumbing (bounded write queue, closing, skipping oversized frames)
+// repeats WsSession's; a JSON-socket base both derive from would keep fixes in one place.
 #pragma once
 
 #include <cstddef>
