@@ -2,6 +2,9 @@
 #include "cli.hpp"
 
 #include <iomanip>
+#include <string>
+
+#include "teller/core/error.hpp"
 
 namespace teller::app {
 
@@ -71,6 +74,31 @@ std::optional<std::string> Args::get(const std::string& name) const {
         return std::nullopt;
     }
     return it->second.back();
+}
+
+int Args::get_int(const std::string& name, int fallback, int min, int max) const {
+    const std::optional<std::string> value = get(name);
+    if (!value) {
+        return fallback;
+    }
+    long long n = 0;
+    bool ok = !value->empty() && value->size() <= 12;
+    for (std::size_t i = 0; ok && i < value->size(); ++i) {
+        const char c = (*value)[i];
+        if (c == '-' && i == 0 && value->size() > 1) {
+            continue;
+        }
+        ok = c >= '0' && c <= '9';
+        n = n * 10 + (c - '0');
+    }
+    if ((*value)[0] == '-') {
+        n = -n;
+    }
+    if (!ok || n < min || n > max) {
+        throw core::Error("--" + name + " " + *value + ": expected a whole number from " +
+                          std::to_string(min) + " to " + std::to_string(max));
+    }
+    return static_cast<int>(n);
 }
 
 std::vector<std::string> Args::all(const std::string& name) const {

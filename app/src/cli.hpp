@@ -35,6 +35,9 @@ public:
 
     bool has(const std::string& name) const { return values_.contains(name); }
     std::optional<std::string> get(const std::string& name) const;
+    /// The flag's value as a whole number from `min` to `max`, `fallback` when absent. Throws
+    /// core::Error naming the flag when the value is anything else ("3abc", "1e3", too big).
+    int get_int(const std::string& name, int fallback, int min, int max) const;
     std::vector<std::string> all(const std::string& name) const;
 
 private:

@@ -480,13 +480,7 @@ int gateway_main(const Args& args) {
 
 int kafka_dev_main(const Args& args) {
     core::Config config = load_config(args);
-    int brokers = 1;
-    if (auto n = args.get("brokers")) {
-        brokers = std::stoi(*n);
-        if (brokers < 1 || brokers > 9) {
-            throw Error("--brokers must be between 1 and 9");
-        }
-    }
+    const int brokers = args.get_int("brokers", 1, 1, 9);
     int port = 9092;
     if (auto p = args.get("port")) {
         char* end = nullptr;

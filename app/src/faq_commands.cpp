@@ -73,6 +73,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 int train_faq_main(const Args& args) {
+    if (args.has("generator-output") && !args.has("generator")) {
+        throw Error("--generator-output is for the generator: add --generator to train it");
+    }
     core::Config config = load_config(args);
     const fs::path dir = knowledge_dir(args.get("knowledge"), config);
     const fs::path output = args.get("output").value_or(faq_model_path(config).string());
@@ -84,9 +87,7 @@ int train_faq_main(const Args& args) {
               << " articles from " << (dir / "faq").string() << "\n";
 
     nlg::FaqTrainOptions options;
-    if (auto epochs = args.get("epochs")) {
-        options.epochs = std::stoi(*epochs);
-    }
+    options.epochs = args.get_int("epochs", options.epochs, 1, 1000);
     auto start = std::chrono::steady_clock::now();
     auto model = nlg::FaqModel::train(questions, options, kb.fingerprint(), answers);
     if (output.has_parent_path()) {

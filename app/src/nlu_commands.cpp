@@ -29,20 +29,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A whole-number flag (a positive count unless said otherwise).
 int int_flag(const Args& args, const std::string& name, int fallback) {
-    const auto value = args.get(name);
-    if (!value) {
-        return fallback;
-    }
-    try {
-        std::size_t used = 0;
-        const int n = std::stoi(*value, &used);
-        if (used == value->size()) {
-            return n;
-        }
-    } catch (const std::exception&) {
-    }
-    throw Error("--" + name + " " + *value + " is not a whole number");
+    return args.get_int(name, fallback, 0, 2147483647);
 }
 
 nlu::TrainOptions train_options(const Args& args) {

@@ -59,6 +59,22 @@ TEST(AppTest, UnknownCommandsAndFlagsAreUsageErrors) {
     EXPECT_NE(value.output.find("--port eighty is not valid"), std::string::npos) << value.output;
 }
 
+TEST(AppTest, NumericFlagsThatAreNotWholeNumbersAreRefusedByName) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"train-faq", "--epochs", "abc"},
+          std::vector<std::string>{"train-faq", "--epochs", "99999999999"},
+          std::vector<std::string>{"train-faq", "--epochs", "3abc"},
+          std::vector<std::string>{"kafka-dev", "--brokers", "1e3"},
+          std::vector<std::string>{"train", "--epochs", "-4"}}) {
+        Outcome o = teller(args);
+        EXPECT_EQ(o.status, 1) << args[0] << " " << args[2] << ": " << o.output;
+        EXPECT_NE(
+            o.output.find("--" + args[1].substr(2) + " " + args[2] + ": expected a whole number"),
+            std::string::npos)
+            << o.output;
+    }
+}
+
 TEST(AppTest, MissingModelNamesTheFileAndTheFix) {
     fs::path model = temp_path("absent.model");
     Outcome o =
