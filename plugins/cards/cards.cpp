@@ -306,16 +306,46 @@ bool contains_any(std::string_view text, std::initializer_list<std::string_view>
                        [&](std::string_view w) { return text.find(w) != std::string_view::npos; });
 }
 
+// True when `digits` ("800", "12.5") has at most two decimals: "0.001" or "999.999" is not a
+// sum of money the customer meant, and rounding it would change what they said.
+bool at_most_cents(std::string_view digits) {
+    std::size_t dot = digits.find('.');
+    return dot == std::string_view::npos || digits.size() - dot - 1 <= 2;
+}
+
 // A money amount the customer typed: an amount entity ("$800", "八百元") or a plain number
-// ("800", "1,200.50"), negative when written with a minus. nullopt when there is none.
+// ("800", "1,200.50"), negative when written with a minus. The card's own last four digits
+// (`card_last4`, "the limit on 4821") are never taken for the amount. nullopt when there is
+// none, or when it is written so that reading it would be a guess ("1e3", "0.001").
 // TODO(teller): the amount's own currency is ignored, so "$800" for a card kept in CNY is
 // taken as 800 CNY; the limit flow should refuse or convert an amount in another currency.
-std::optional<double> amount_in(const Turn& t) {
+
+std::optional<double> amount_in(const Turn& t, std::string_view card_last4) {
+    // "1e3" is not read as 1 (nor as 1000): better to ask again than to guess.
+    for (std::size_t i = 1; i + 1 < t.text.size(); ++i) {
+        if ((t.text[i] == 'e' || t.text[i] == 'E') &&
+            std::isdigit(static_cast<unsigned char>(t.text[i - 1])) &&
+            std::isdigit(static_cast<unsigned char>(t.text[i + 1]))) {
+            return std::nullopt;
+        }
+    }
     if (const json::value* e = t.request.if_contains("entities"); e && e->is_array()) {
         for (const json::value& entity : e->as_array()) {
             const json::object* o = entity.if_object();
             if (o != nullptr && string_at(*o, "type") == "amount") {
                 std::string value = string_at(*o, "value");
+                // The card's own digits ("the limit on 4821") name the card, not an amount.
+                if (!card_last4.empty() && string_at(*o, "text") == card_last4) {
+                    continue;
+                }
+                // The entity's value is rounded to cents: check what the customer wrote.
+                std::string surface = string_at(*o, "text");
+                std::size_t first = surface.find_first_of("0123456789");
+                if (first != std::string::npos &&
+                    !at_most_cents(surface.substr(
+                        first, surface.find_first_not_of("0123456789.,", first) - first))) {
+                    return std::nullopt;
+                }
                 bool negative = t.text.find('-') != std::string::npos &&
                                 t.text.find('-') < t.text.find_first_of("0123456789");
                 double v = std::strtod(value.c_str(), nullptr);
@@ -338,13 +368,17 @@ std::optional<double> amount_in(const Turn& t) {
         }
         std::string before =
             folded(text.substr(start > 16 ? start - 16 : 0, start > 16 ? 16 : start));
-        bool card_digits = digits.size() == 4 &&
-                           contains_any(before, {"ending", "ends", "last four", "last 4", "card ",
-                                                 "尾号", "尾数", "后四位", "末四位"});
+        bool card_digits = (digits.size() == 4 &&
+                            contains_any(before, {"ending", "ends", "last four", "last 4", "card ",
+                                                  "尾号", "尾数", "后四位", "末四位"})) ||
+                           (!card_last4.empty() && digits == card_last4);
         if (!card_digits) {
+            if (!at_most_cents(digits)) {
+                return std::nullopt;
+            }
             bool negative = (start > 0 && text[start - 1] == '-') ||
                             folded(text).starts_with("minus") ||
-                            text.find("\xE8\xB4\x9F") != std::string::npos;  // 负
+                            (start >= 3 && text.compare(start - 3, 3, "\xE8\xB4\x9F") == 0);  // 负
             char* end = nullptr;
             double v = std::strtod(digits.c_str(), &end);
             if (end != digits.c_str() + digits.size() || !std::isfinite(v)) {
@@ -452,7 +486,7 @@ json::object take_limit_amount(const Turn& t, const CardLimits& l, const json::o
     std::string last4 = string_at(card, "last4");
     std::string name = limit_name(t, kind);
     std::string max = string_at(l.limits.at(kind).as_object(), "max");
-    std::optional<double> amount = amount_in(t);
+    std::optional<double> amount = amount_in(t, last4);
     double max_value = std::strtod(max.c_str(), nullptr);
     if (amount && *amount >= 0 && *amount <= max_value + 1e-9) {
         std::string value = two_decimals(*amount);
@@ -513,7 +547,7 @@ json::object start_limits(const Turn& t, const json::object& card) {
     }
     std::string kind = limit_kind_in(t);
     if (!kind.empty() && l->limits.contains(kind)) {
-        if (amount_in(t)) {
+        if (amount_in(t, last4)) {
             return take_limit_amount(t, *l, card, kind, 0);
         }
         if (wants_change(t)) {
@@ -569,8 +603,8 @@ json::object continue_limits(const Turn& t, const json::object& s, int attempts)
     if (step == "limit_kind") {
         std::string chosen = limit_kind_in(t);
         if (!chosen.empty() && l->limits.contains(chosen)) {
-            return amount_in(t) ? take_limit_amount(t, *l, *card, chosen, 0)
-                                : ask_limit_amount(t, *l, last4, chosen);
+            return amount_in(t, last4) ? take_limit_amount(t, *l, *card, chosen, 0)
+                                       : ask_limit_amount(t, *l, last4, chosen);
         }
         if (yes_or_no(t) == 0) {
             return done(t, "All right, your limits stay as they are.", "好的，限额保持不变。");
@@ -729,7 +763,7 @@ std::vector<const json::object*> matching_transactions(const Turn& t, const json
     if (!out.empty()) {
         return out;
     }
-    if (std::optional<double> amount = amount_in(t)) {
+    if (std::optional<double> amount = amount_in(t, {})) {
         for (const json::value& tx : list) {
             double v = std::strtod(string_at(tx.as_object(), "amount").c_str(), nullptr);
             if (std::fabs(v - *amount) < 0.005) {
