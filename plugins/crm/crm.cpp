@@ -443,11 +443,14 @@ json::object start_request(const Turn& t, std::string_view kind) {
 
 std::optional<int> rating_in(const Turn& t) {
     static constexpr std::array<std::string_view, 5> kWide{"１", "２", "３", "４", "５"};
+    static constexpr std::array<std::string_view, 5> kHan{"一", "二", "三", "四", "五"};
     for (int i = 1; i <= 5; ++i) {
-        if (t.folded == std::to_string(i) || t.folded == kWide[i - 1] ||
-            t.folded == std::to_string(i) + "/5" || t.folded == std::to_string(i) + "分" ||
-            t.folded == std::to_string(i) + " stars" || t.folded == std::to_string(i) + "星") {
-            return i;
+        for (std::string n :
+             {std::to_string(i), std::string(kWide[i - 1]), std::string(kHan[i - 1])}) {
+            if (t.folded == n || t.folded == n + "/5" || t.folded == n + "分" ||
+                t.folded == n + " stars" || t.folded == n + "星" || t.folded == n + "颗星") {
+                return i;
+            }
         }
     }
     return std::nullopt;

@@ -177,6 +177,31 @@ TEST_F(HandoffDialogueTest, CancelWithAnAgentIsForwardedToTheAgent) {
     EXPECT_EQ(out.handoff[0].type, HandoffEventType::customer_message);
 }
 
+TEST_F(HandoffDialogueTest, EndChatLeavesAnAgentAndTheDeskIsTold) {
+    say("agent");
+    agent(AgentCommandType::join, "Alice");
+    TurnOutput out = say("End chat!");
+    EXPECT_FALSE(session_.contains("handoff"));
+    ASSERT_EQ(out.handoff.size(), 1u);
+    EXPECT_EQ(out.handoff[0].type, HandoffEventType::closed);
+    EXPECT_EQ(out.handoff[0].reason, "customer");
+    ASSERT_EQ(out.replies.size(), 1u);
+    EXPECT_NE(out.replies[0].text.find("I'm the bot again"), std::string::npos);
+
+    // Words that only mention ending are still the customer's message to the agent.
+    say("agent");
+    agent(AgentCommandType::join, "Alice");
+    TurnOutput kept = say("I want to end the chat about my card");
+    EXPECT_EQ(handoff_state(), "active");
+    ASSERT_EQ(kept.handoff.size(), 1u);
+    EXPECT_EQ(kept.handoff[0].type, HandoffEventType::customer_message);
+
+    TurnOutput zh = say("结束对话");
+    EXPECT_FALSE(session_.contains("handoff"));
+    ASSERT_EQ(zh.replies.size(), 1u);
+    EXPECT_NE(zh.replies[0].text.find("智能客服"), std::string::npos);
+}
+
 TEST_F(HandoffDialogueTest, TranscriptIsBoundedAndLongLinesAreCut) {
     options_.transcript_limit = 4;
     say(std::string(2000, 'x'));
@@ -208,8 +233,10 @@ TEST_F(HandoffDialogueTest, AgentJoinsWritesAndClosesThenTheSurveyStarts) {
     EXPECT_EQ(joined.handoff[0].type, HandoffEventType::assigned);
     EXPECT_EQ(joined.handoff[0].agent, "Alice");
     ASSERT_EQ(joined.replies.size(), 1u);
-    EXPECT_EQ(joined.replies[0].text, "Alice has joined the chat.");
-    EXPECT_EQ(joined.replies[0].reply_to, "gateway-1");
+    EXPECT_EQ(joined.replies[0].text,
+              "Alice has joined the chat. (Type \"end chat\" to go back to the bot.)");
+    // Any gateway holding the customer's socket delivers: the one that held it may be gone.
+    EXPECT_EQ(joined.replies[0].reply_to, "");
     EXPECT_EQ(joined.replies[0].recipient, "visitor-1");
 
     TurnOutput wrote = agent(AgentCommandType::message, "Alice", "How can I help?");
@@ -389,7 +416,26 @@ TEST_F(HandoffDialogueTest, TappingTheFaqsOfferOfAPersonQueuesWithReasonFaqUnkno
 
     TurnOutput joined = agent(AgentCommandType::join, "Alice");
     ASSERT_EQ(joined.replies.size(), 1u);
-    EXPECT_EQ(joined.replies[0].text, "Alice has joined the chat.");
+    EXPECT_EQ(joined.replies[0].text,
+              "Alice has joined the chat. (Type \"end chat\" to go back to the bot.)");
+}
+
+TEST_F(HandoffDialogueTest, YesToTheOfferOfAPersonQueuesAndNoDoesNot) {
+    FakeResponder responder;
+    options_.responder = &responder;
+    say("tell me a joke about penguins");
+    TurnOutput queued = say("yes", "affirm");
+    ASSERT_EQ(queued.handoff.size(), 1u);
+    EXPECT_EQ(queued.handoff[0].reason, "faq_unknown");
+
+    say("end chat");
+    say("tell me a joke about penguins");
+    TurnOutput declined = say("no", "deny");
+    EXPECT_TRUE(declined.handoff.empty());
+    EXPECT_FALSE(session_.contains("handoff"));
+    // The offer is made once: a later "yes" has nothing to take.
+    TurnOutput later = say("yes", "affirm");
+    EXPECT_TRUE(later.handoff.empty());
 }
 
 TEST_F(HandoffDialogueTest, QuestionTheFaqAnswersInsteadOfARatingIsAnswered) {
@@ -416,7 +462,7 @@ TEST(HandoffTemplatesTest, HandoffActsRenderInBothLocales) {
         EXPECT_NE(queued_zh->find("“取消”"), std::string::npos) << *queued_zh;
         auto joined = templates.render("handoff.joined", {{"agent", "Alice"}}, en);
         ASSERT_TRUE(joined);
-        EXPECT_EQ(*joined, "Alice has joined the chat.");
+        EXPECT_EQ(*joined, "Alice has joined the chat. (Type \"end chat\" to go back to the bot.)");
         auto joined_zh = templates.render("handoff.joined", {{"agent", "小王"}}, zh);
         ASSERT_TRUE(joined_zh);
         EXPECT_EQ(joined_zh->rfind("小王", 0), 0u) << *joined_zh;

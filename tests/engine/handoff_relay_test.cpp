@@ -211,10 +211,11 @@ protected:
 
         auto sent = outbound();
         ASSERT_EQ(sent.size(), 4u);
-        EXPECT_EQ(sent[0].text, "Alice has joined the chat.");
+        EXPECT_EQ(sent[0].text,
+                  "Alice has joined the chat. (Type \"end chat\" to go back to the bot.)");
         EXPECT_EQ(sent[1].text, "Hello, I'm Alice.");
         EXPECT_EQ(sent[1].in_reply_to, "agent:w1");
-        EXPECT_EQ(sent[1].reply_to, "gateway-7");
+        EXPECT_EQ(sent[1].reply_to, "");  // web chat: the gateway holding the socket
         EXPECT_EQ(sent[1].recipient, "visitor-webchat:c1");
         EXPECT_NE(sent[2].text.find("left the chat"), std::string::npos);
         EXPECT_NE(sent[3].text.find("How would you rate"), std::string::npos);

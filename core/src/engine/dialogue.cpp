@@ -48,7 +48,13 @@ constexpr Text kHandoffQueued{
     "正在为您转接人工客服，客服会看到我们之前的聊天记录，请不要离开对话。如想回到智能客服，请输入"
     "“取消”。"};
 // Follows the agent's name.
-constexpr Text kHandoffJoined{" has joined the chat.", "已加入对话。"};
+constexpr Text kHandoffJoined{" has joined the chat. (Type \"end chat\" to go back to the bot.)",
+                              "已加入对话。（输入“结束对话”可回到智能客服。）"};
+constexpr Text kHandoffLeft{
+    "You've left the chat with our colleague; I'm the bot again. How can I "
+    "help?",
+    "您已结束人工对话，现在由智能客服为您服务。请问有什么可以帮您？"};
+
 constexpr Text kHandoffClosed{
     "Our colleague has left the chat; I'm the bot again. Is there anything else I can do?",
     "人工客服已结束对话，现在由智能客服继续为您服务。还有什么可以帮您？"};
@@ -124,6 +130,20 @@ std::string_view keyword_intent(std::string_view text) {
         }
     }
     return {};
+}
+
+// True when the customer asks to leave a chat with a person (the whole message, so "I want to
+// end the chat about my card" still reaches the agent).
+bool ends_agent_chat(std::string_view text) {
+    std::string n = normalise(text);
+    for (std::string_view phrase :
+         {"end chat", "/end", "end the chat", "leave chat", "back to the bot", "结束对话",
+          "结束人工", "结束聊天", "退出人工"}) {
+        if (n == phrase) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool has_ascii_letter(std::string_view text) {
@@ -260,8 +280,12 @@ bool looks_like_rating(std::string_view normalised) {
             return true;
         }
     }
+    // A digit, a full-width digit, or 一 to 五 ("五分", "四颗星").
     return !normalised.empty() && normalised.size() <= 12 &&
-           ((normalised[0] >= '0' && normalised[0] <= '9') || normalised.starts_with("\xef\xbc"));
+           ((normalised[0] >= '0' && normalised[0] <= '9') || normalised.starts_with("\xef\xbc") ||
+            normalised.starts_with("一") || normalised.starts_with("二") ||
+            normalised.starts_with("三") || normalised.starts_with("四") ||
+            normalised.starts_with("五"));
 }
 
 // Masks every string inside a JSON value (slot values may carry personal data).
@@ -571,19 +595,24 @@ TurnOutput DialogueManager::turn(const InboundMessage& in, const NluResult& nlu,
         (*h)["reply_to"] = in.reply_to;
         (*h)["locale"] = locale;
         bool queued = string_at(*h, "state") == "queued";
-        if (queued && keyword_intent(in.text) == system_intent::cancel) {
+        // "cancel" leaves the queue; "end chat" also leaves a chat an agent has joined (a
+        // customer is never stuck with a desk nobody watches).
+        const bool leaves = (queued && keyword_intent(in.text) == system_intent::cancel) ||
+                            ends_agent_chat(in.text);
+        if (leaves) {
             HandoffEvent closed = handoff_event(HandoffEventType::closed, next_handoff_id(),
                                                 in.conversation, *h, now_ms);
             closed.reason = "customer";
             turn.out.handoff.push_back(std::move(closed));
             session.erase("handoff");
-            std::string text(kCancelled.in(locale));
+            const std::string_view act = queued ? nlg::act::cancelled : "handoff.left";
+            std::string text(queued ? kCancelled.in(locale) : kHandoffLeft.in(locale));
             json::object info;
             if (options_.responder != nullptr) {
                 const nlg::ReplyContext context{locale, in.channel, in.conversation, 0, ""};
-                if (auto r = options_.responder->render(nlg::act::cancelled, {}, context)) {
+                if (auto r = options_.responder->render(act, {}, context)) {
                     text = r->text;
-                    info = {{"act", nlg::act::cancelled}};
+                    info = {{"act", act}};
                 }
             }
             turn.reply(text, {}, std::move(info));
@@ -637,6 +666,10 @@ TurnOutput DialogueManager::turn(const InboundMessage& in, const NluResult& nlu,
     // record with the transcript when the turn is finished.
     bool offered_agent = flag_at(session, "offered_agent");
     session.erase("offered_agent");
+    // "yes" right after the bot offered a person (it could not answer) takes the offer.
+    if (offered_agent && confident && intent == system_intent::affirm) {
+        intent = std::string(system_intent::human_agent);
+    }
     auto enter_handoff = [&](std::string_view reason, std::string_view skill) {
         turn.event(DialogueEventType::handoff_requested, {{"reason", reason}, {"skill", skill}});
         session["handoff"] = json::object{
@@ -1147,7 +1180,9 @@ TurnOutput DialogueManager::agent_turn(const AgentCommand& command, json::object
     route.conversation = command.conversation;
     route.channel = string_at(handoff, "channel");
     route.sender = string_at(handoff, "recipient");
-    route.reply_to = string_at(handoff, "reply_to");
+    // Web chat: whichever gateway holds the customer's socket now delivers (the one that held
+    // it when the customer last wrote may have restarted under a new id).
+    route.reply_to = route.channel == "webchat" ? "" : string_at(handoff, "reply_to");
     route.locale = locale;
     TurnBuilder turn(route, locale, now_ms);
     auto say = [&](std::string_view act, json::object slots, std::string fallback) {
