@@ -932,10 +932,14 @@ json::object advance(const Turn& t, json::object s, std::string_view asking) {
         }
     }
     if (h.income) {
-        if (*h.income > 0) {
+        // Below one unit a month is a typo (or a rounding of one to zero), never an income:
+        // dividing an installment by it would give an absurd or infinite share.
+        if (std::isfinite(*h.income) && *h.income >= 1) {
             s["income"] = std::round(*h.income * 100) / 100;
         } else {
-            note({t.say("Your income has to be more than zero.", "收入必须大于零。"), "", {}});
+            note({t.say("Your income has to be at least 1.00 a month.", "月收入至少为1.00。"),
+                  "",
+                  {}});
         }
     }
     if (h.purpose) {
