@@ -122,8 +122,9 @@ Command faq_train_command() {
     return {
         {"train-faq", "Train the FAQ retrieval model (and the reply generator) from knowledge/",
          "Reads the articles under <knowledge>/faq and writes one model file, which\n"
-         "`teller run` loads (nlg.faq_model / TELLER_FAQ_MODEL, default\n"
-         "models/teller-faq.model). With --generator also trains the reply generator on\n"
+         "`teller run` loads (nlg.faq_model / TELLER_FAQ_MODEL, default teller-faq.model\n"
+         "beside the intent model, models/teller-faq.model). With --generator also trains the "
+         "reply generator on\n"
          "<knowledge>/responses; it is used only for the skills named in\n"
          "nlg.generator_skills / TELLER_NLG_GENERATOR (comma-separated, or *).",
          join({config_flags(),

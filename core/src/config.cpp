@@ -433,7 +433,8 @@ const std::vector<std::pair<std::string, std::string>>& config_environment_varia
         {"TELLER_WEBCHAT_TOKEN_SECRET",
          "HMAC secret of web chat tokens (default: none, anonymous)"},
         {"TELLER_AGENT_TOKEN",
-         "shared token of the agent desk at /agent, 16+ characters (default: desk off)"},
+         "shared token of the agent desk at /agent, 16+ characters (default: desk off; "
+         "teller run on its embedded Kafka makes one up and prints the desk URL)"},
         {"TELLER_LOG_LEVEL", "trace, debug, info, warn, error or off (default info)"},
         {"TELLER_KNOWLEDGE_DIR", "nlg.knowledge_dir: templates and FAQ (default knowledge/)"},
         {"TELLER_FAQ_MODEL", "nlg.faq_model (default teller-faq.model beside the intent model)"},
