@@ -966,8 +966,11 @@ Gateway::Gateway(GatewayOptions options, core::Producer& producer) {
             "gateway: max_in_flight, webhook_threads, webhook_timeout and webhook_dedupe_ttl "
             "must be positive");
     }
-    if (!options.agent_token.empty() && options.agent_token.size() < 16) {
-        throw core::Error("gateway: the agent token must be at least 16 characters");
+    if (!options.agent_token.empty() &&
+        (options.agent_token.size() < 16 ||
+         options.agent_token.find_first_of(" \t\r\n") != std::string::npos)) {
+        throw core::Error(
+            "agent_token (TELLER_AGENT_TOKEN): must be at least 16 characters without spaces");
     }
     while (options.public_base_url.ends_with('/')) {
         options.public_base_url.pop_back();

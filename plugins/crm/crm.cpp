@@ -310,8 +310,7 @@ std::string hear(const Turn& t, json::object& s) {
     if (std::optional<TimeOfDay> time = time_in(t.folded);
         time && !s.contains("hour") && !s.contains("part")) {
         if (time->hour >= 0 && (time->hour < kFirstHour || time->hour >= kLastHour)) {
-            complaint = t.say("Our advisors call between 09:00 and 18:00. ",
-                              "客户经理只在09:00至18:00之间回电。");
+            complaint = t.say("That is outside our calling hours. ", "这个时间不在回电时段内。");
         } else if (time->hour >= 0) {
             s["hour"] = time->hour;
             s["minute"] = time->minute;
@@ -469,7 +468,12 @@ json::object ask_rating(const Turn& t, json::object s, std::string prefix = {}) 
 }
 
 json::object continue_survey(const Turn& t, json::object s) {
-    if (wants_cancel(t)) {
+    // "skip" at the rating declines the survey, like "cancel" (the question says nothing of
+    // skipping, but customers say it).
+    const bool declines_rating =
+        string_at(s, "step") == "rating" &&
+        (t.folded == "skip" || t.folded == "跳过" || t.folded == "no" || t.folded == "不用");
+    if (wants_cancel(t) || declines_rating) {
         return respond({reply(t.say("No problem, thank you anyway.", "没关系，谢谢您。"))},
                        nullptr);
     }

@@ -439,6 +439,8 @@ TEST(AgentDeskGatewayOffTest, ShortTokenOrMissingDeskIsRefusedAtStartUp) {
     options.port = 0;
     options.agent_token = "short";
     EXPECT_THROW((Gateway{options, producer}), core::Error);
+    options.agent_token = std::string(16, ' ');
+    EXPECT_THROW((Gateway{options, producer}), core::Error);
 
     options.agent_token = std::string(kToken);
     Gateway gateway(options, producer);

@@ -97,7 +97,9 @@ TEST_F(CrmTest, EverythingInTheFirstMessageGoesStraightToConfirmation) {
 TEST_F(CrmTest, TimesOutsideOfficeHoursAreRefusedAndReasked) {
     say("callback please", "crm.callback", {entity("date", "2026-12-05", "tomorrow")});
     std::string r = say("at 8pm");
-    EXPECT_TRUE(has(r, "Our advisors call between 09:00 and 18:00."));
+    EXPECT_TRUE(has(r,
+                    "That is outside our calling hours. What time suits you? Our advisors call "
+                    "between 09:00 and 18:00."));
     EXPECT_EQ(state_.at("step").as_string(), "time");
     r = say("10:30");
     EXPECT_TRUE(has(r, "Shall I book it?"));
