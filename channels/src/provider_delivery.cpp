@@ -1,7 +1,6 @@
 // ProviderDelivery: teller.outbound to provider APIs, in conversation order, failures to the DLQ.
 #include "teller/channels/provider_delivery.hpp"
 
-
 #include <condition_variable>
 #include <mutex>
 

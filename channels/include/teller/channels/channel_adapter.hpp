@@ -95,8 +95,8 @@ public:
     virtual ~ProviderClient() = default;
 
     /// Sends `call`, retrying as configured. Returns the final response: a 2xx, or a non-retryable
-    /// status (4xx other than 429), which the adapter judges. Errors: timeout or service_unavailable
-    /// once the retries are exhausted (the message says what happened last).
+    /// status (4xx other than 429), which the adapter judges. Errors: timeout or
+    /// service_unavailable once the retries are exhausted (the message says what happened last).
     virtual core::Result<ProviderResponse> send(const ProviderCall& call) = 0;
 };
 
