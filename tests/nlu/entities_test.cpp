@@ -189,6 +189,17 @@ TEST(EntitiesTest, NextWeekdayCountsFromTheReferenceDate) {
               std::vector<std::string>{"2024-12-31"});
 }
 
+TEST(EntitiesTest, RelativeDatesAreReadAgainstTheTimeTheMessageWasSent) {
+    // 2026-12-04T23:10:00Z: "yesterday" is Dec 3 whenever the message is read.
+    const std::vector<std::int64_t> sent = {1796425800000, 0};
+    const auto entities = extract_entities("yesterday", context_sent_at(sent, 0));
+    ASSERT_EQ(entities.size(), 1u);
+    EXPECT_EQ(entities[0].value, "2026-12-03");
+    // No time (0, or no entry): today's date, as the default context.
+    EXPECT_FALSE(context_sent_at(sent, 1).today.ok());
+    EXPECT_FALSE(context_sent_at(sent, 7).today.ok());
+}
+
 TEST(EntitiesTest, DefaultContextUsesTodayInUtc) {
     auto utc_today = [] {
         const std::chrono::year_month_day d{

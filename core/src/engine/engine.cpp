@@ -59,6 +59,7 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
     // Parse every record; NLU runs once over the texts of those that parsed.
     std::vector<Result<InboundMessage>> inbound;
     std::vector<std::string> texts;
+    std::vector<std::int64_t> sent_at;  // "yesterday" means the day before the customer wrote
     std::vector<std::size_t> nlu_index(records.size(), 0);
     inbound.reserve(records.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
@@ -66,9 +67,10 @@ Result<BatchStats> Engine::poll_once(std::chrono::milliseconds timeout) {
         if (inbound.back()) {
             nlu_index[i] = texts.size();
             texts.push_back(inbound.back()->text);
+            sent_at.push_back(inbound.back()->received_at_ms);
         }
     }
-    std::vector<NluResult> understood = classifier_.parse(texts);
+    std::vector<NluResult> understood = classifier_.parse_sent(texts, sent_at);
     understood.resize(texts.size());
 
     // The tracker outlives this call if some acknowledgement never arrives.

@@ -626,6 +626,16 @@ std::chrono::year_month_day utc_today() {
 
 }  // namespace
 
+EntityContext context_sent_at(std::span<const std::int64_t> sent_at_ms, std::size_t i) {
+    EntityContext context;
+    if (i < sent_at_ms.size() && sent_at_ms[i] > 0) {
+        const std::chrono::sys_time<std::chrono::milliseconds> sent{
+            std::chrono::milliseconds(sent_at_ms[i])};
+        context.today = std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(sent));
+    }
+    return context;
+}
+
 std::chrono::weekday EntityContext::weekday() const {
     const auto date = today.ok() ? today : utc_today();
     return std::chrono::weekday{std::chrono::sys_days{date}};

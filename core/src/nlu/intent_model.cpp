@@ -669,8 +669,14 @@ std::vector<core::NluResult> IntentModel::parse(std::span<const std::string> tex
     return parse(texts, EntitySource::rules_and_model);
 }
 
+std::vector<core::NluResult> IntentModel::parse_sent(
+    std::span<const std::string> texts, std::span<const std::int64_t> sent_at_ms) const {
+    return parse(texts, EntitySource::rules_and_model, sent_at_ms);
+}
+
 std::vector<core::NluResult> IntentModel::parse(std::span<const std::string> texts,
-                                                EntitySource source) const {
+                                                EntitySource source,
+                                                std::span<const std::int64_t> sent_at_ms) const {
     std::vector<core::NluResult> results(texts.size());
     std::vector<std::vector<core::Entity>> model_entities(texts.size());
     if (texts.empty()) {
@@ -744,10 +750,11 @@ std::vector<core::NluResult> IntentModel::parse(std::span<const std::string> tex
         if (source == EntitySource::model) {
             results[i].entities = std::move(model_entities[i]);
         } else if (source == EntitySource::rules) {
-            results[i].entities = extract_entities(texts[i]);
+            results[i].entities = extract_entities(texts[i], context_sent_at(sent_at_ms, i));
         } else {
             results[i].entities =
-                merge_entities(extract_entities(texts[i]), std::move(model_entities[i]));
+                merge_entities(extract_entities(texts[i], context_sent_at(sent_at_ms, i)),
+                               std::move(model_entities[i]));
         }
     }
     return results;

@@ -218,8 +218,14 @@ std::vector<core::NluResult> TorchScriptModel::parse(std::span<const std::string
     return parse(texts, EntitySource::rules_and_model);
 }
 
-std::vector<core::NluResult> TorchScriptModel::parse(std::span<const std::string> texts,
-                                                     EntitySource source) const {
+std::vector<core::NluResult> TorchScriptModel::parse_sent(
+    std::span<const std::string> texts, std::span<const std::int64_t> sent_at_ms) const {
+    return parse(texts, EntitySource::rules_and_model, sent_at_ms);
+}
+
+std::vector<core::NluResult> TorchScriptModel::parse(
+    std::span<const std::string> texts, EntitySource source,
+    std::span<const std::int64_t> sent_at_ms) const {
     std::vector<core::NluResult> results(texts.size());
     if (texts.empty()) {
         return results;
@@ -252,9 +258,10 @@ std::vector<core::NluResult> TorchScriptModel::parse(std::span<const std::string
             if (source == EntitySource::model) {
                 results[i].entities = std::move(model);
             } else if (source == EntitySource::rules) {
-                results[i].entities = extract_entities(texts[i]);
+                results[i].entities = extract_entities(texts[i], context_sent_at(sent_at_ms, i));
             } else {
-                results[i].entities = merge_entities(extract_entities(texts[i]), std::move(model));
+                results[i].entities = merge_entities(
+                    extract_entities(texts[i], context_sent_at(sent_at_ms, i)), std::move(model));
             }
         }
     } catch (const c10::Error& e) {

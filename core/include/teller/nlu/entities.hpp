@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +26,11 @@ struct EntityContext {
     /// The weekday of `today` (Monday..Sunday); of today's UTC date when `today` is not ok().
     std::chrono::weekday weekday() const;
 };
+
+/// The context of a message sent at `sent_at_ms[i]` (milliseconds since the epoch): its UTC
+/// date as `today`. The default context (today) when there is no such entry or it is not
+/// positive.
+EntityContext context_sent_at(std::span<const std::int64_t> sent_at_ms, std::size_t i);
 
 /// Finds the entities in `text` that rules can find exactly. Types and normalised values:
 ///  - `amount`: "5000.00 USD" (two decimals and an ISO code). A number is an amount only with a

@@ -117,9 +117,13 @@ public:
     /// (entities.hpp, default context) merged with the tag head's (merge_entities()); a model
     /// entity's value is its text. Thread-safe.
     std::vector<core::NluResult> parse(std::span<const std::string> texts) const override;
-    /// parse() with the entities taken from `source` only. Thread-safe.
-    std::vector<core::NluResult> parse(std::span<const std::string> texts,
-                                       EntitySource source) const;
+    /// parse() with the entities taken from `source` only; rule entities are dated against
+    /// `sent_at_ms` as in IntentClassifier::parse_sent. Thread-safe.
+    std::vector<core::NluResult> parse(std::span<const std::string> texts, EntitySource source,
+                                       std::span<const std::int64_t> sent_at_ms = {}) const;
+    std::vector<core::NluResult> parse_sent(
+        std::span<const std::string> texts,
+        std::span<const std::int64_t> sent_at_ms) const override;
     /// Entity types the tag head predicts, sorted; empty when the model has no tag head.
     std::vector<std::string> entity_types() const;
     /// Every intent, sorted.

@@ -46,9 +46,13 @@ public:
     /// tag logits (BIO-constrained Viterbi) merged with extract_entities() like IntentModel's.
     /// Thread-safe.
     std::vector<core::NluResult> parse(std::span<const std::string> texts) const override;
-    /// parse() with the entities taken from `source` only. Thread-safe.
-    std::vector<core::NluResult> parse(std::span<const std::string> texts,
-                                       EntitySource source) const;
+    /// parse() with the entities taken from `source` only; rule entities are dated against
+    /// `sent_at_ms` as in IntentClassifier::parse_sent. Thread-safe.
+    std::vector<core::NluResult> parse(std::span<const std::string> texts, EntitySource source,
+                                       std::span<const std::int64_t> sent_at_ms = {}) const;
+    std::vector<core::NluResult> parse_sent(
+        std::span<const std::string> texts,
+        std::span<const std::int64_t> sent_at_ms) const override;
     std::vector<std::string> intents() const override;
     /// Entity types of the tag columns, sorted.
     std::vector<std::string> entity_types() const;
