@@ -17,21 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-// Reads an optional string member: absent or null leaves `present` false; another type fails.
-bool read_string(const json::object& o, std::string_view key, std::string& out, bool& present) {
-    present = false;
-    const json::value* v = o.if_contains(key);
-    if (v == nullptr || v->is_null()) {
-        return true;
-    }
-    if (!v->is_string()) {
-        return false;
-    }
-    out = std::string(v->get_string());
-    present = true;
-    return true;
-}
-
 // A name or id shown to people and used as a key: 1 to `limit` bytes, no control characters.
 bool is_plain_text(std::string_view text, std::size_t limit) noexcept {
     if (text.empty() || text.size() > limit) {
@@ -115,7 +100,7 @@ DeskFrame parse_desk_frame(std::string_view payload) {
     }
     std::string type;
     bool present = false;
-    if (!read_string(*o, "type", type, present) || !present) {
+    if (!read_optional_string(*o, "type", type, present) || !present) {
         return DeskFailure{DeskError::bad_request, "\"type\" must be a string", {}};
     }
 
@@ -123,8 +108,8 @@ DeskFrame parse_desk_frame(std::string_view payload) {
     if (type == "hello") {
         DeskHello hello;
         bool agent_present = false;
-        if (!read_string(*o, "token", hello.token, present) || !present ||
-            !read_string(*o, "agent", hello.agent, agent_present)) {
+        if (!read_optional_string(*o, "token", hello.token, present) || !present ||
+            !read_optional_string(*o, "agent", hello.agent, agent_present)) {
             return DeskFailure{DeskError::bad_request, "hello needs a string \"token\"", {}};
         }
         if (!agent_present || !is_plain_text(hello.agent, kMaxAgentNameBytes)) {
@@ -140,7 +125,8 @@ DeskFrame parse_desk_frame(std::string_view payload) {
     std::string conversation;
     std::string id;
     bool id_present = false;
-    if (!read_string(*o, "id", id, id_present) || (id_present && !is_valid_client_message_id(id))) {
+    if (!read_optional_string(*o, "id", id, id_present) ||
+        (id_present && !is_valid_client_message_id(id))) {
         return DeskFailure{
             DeskError::bad_request, "\"id\" must be 1 to 64 characters from [A-Za-z0-9._:-]", {}};
     }
@@ -148,7 +134,7 @@ DeskFrame parse_desk_frame(std::string_view payload) {
     if (!known) {
         return DeskFailure{DeskError::bad_request, "unknown frame type", id};
     }
-    if (!read_string(*o, "conversation", conversation, present) || !present ||
+    if (!read_optional_string(*o, "conversation", conversation, present) || !present ||
         !is_plain_text(conversation, kMaxDeskConversationBytes)) {
         return DeskFailure{DeskError::bad_request, "\"conversation\" must be a conversation id",
                            id};
@@ -166,7 +152,7 @@ DeskFrame parse_desk_frame(std::string_view payload) {
         command.type = core::AgentCommandType::close;
     } else {
         command.type = core::AgentCommandType::message;
-        if (!read_string(*o, "text", command.text, present) || !present ||
+        if (!read_optional_string(*o, "text", command.text, present) || !present ||
             command.text.find_first_not_of(" \t\r\n") == std::string::npos) {
             return DeskFailure{DeskError::bad_request, "\"text\" must be a non-empty string",
                                command.id};

@@ -22,20 +22,6 @@ bool is_alnum(char c) noexcept {
 }
 
 // Reads an optional string member: absent or null leaves `out` empty; another type fails.
-bool read_optional_string(const json::object& o, std::string_view key, std::string& out,
-                          bool& present) {
-    present = false;
-    const json::value* v = o.if_contains(key);
-    if (v == nullptr || v->is_null()) {
-        return true;
-    }
-    if (!v->is_string()) {
-        return false;
-    }
-    out = std::string(v->get_string());
-    present = true;
-    return true;
-}
 
 }  // namespace
 
@@ -57,6 +43,21 @@ std::string_view to_string(FrameError code) noexcept {
             return "token_expired";
     }
     return "bad_request";
+}
+
+bool read_optional_string(const json::object& o, std::string_view key, std::string& out,
+                          bool& present) {
+    present = false;
+    const json::value* v = o.if_contains(key);
+    if (v == nullptr || v->is_null()) {
+        return true;
+    }
+    if (!v->is_string()) {
+        return false;
+    }
+    out = std::string(v->get_string());
+    present = true;
+    return true;
 }
 
 ClientFrame parse_client_frame(std::string_view payload) {

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <variant>
 
+#include <boost/json/object.hpp>
+
 #include "teller/core/bus.hpp"
 #include "teller/core/events.hpp"
 
@@ -53,6 +55,11 @@ using ClientFrame = std::variant<HelloFrame, MessageFrame, FrameFailure>;
 /// Parses one client frame. Never throws; every problem becomes a FrameFailure.
 /// `payload` must already be known to be valid UTF-8.
 ClientFrame parse_client_frame(std::string_view payload);
+
+/// Reads an optional string field of a client frame: absent or null leaves `present` false;
+/// false when the field has another type.
+bool read_optional_string(const boost::json::object& o, std::string_view key, std::string& out,
+                          bool& present);
 
 /// `webchat:` then 16 to 64 characters from [A-Za-z0-9_-].
 bool is_valid_conversation_id(std::string_view id) noexcept;
