@@ -110,5 +110,29 @@ TEST(TokenizerTest, FeatureIdsAreStableAndInRange) {
     EXPECT_EQ(ids.front(), static_cast<std::int64_t>(fnv1a_64("w:block") % 1000));
 }
 
+TEST(TokenizerTest, OptionsRoundTripThroughTheModelHeaderAndBadOnesAreRefused) {
+    TokenizerOptions options;
+    options.min_n = 2;
+    options.max_n = 4;
+    options.word_bigrams = false;
+    options.buckets = 1024;
+    const auto back = tokenizer_options_from_json(to_json(options));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->min_n, 2);
+    EXPECT_EQ(back->max_n, 4);
+    EXPECT_FALSE(back->word_bigrams);
+    EXPECT_EQ(back->buckets, 1024);
+
+    boost::json::object other_hash = to_json(options);
+    other_hash["hash"] = "murmur3";
+    EXPECT_FALSE(tokenizer_options_from_json(other_hash));
+    boost::json::object inverted = to_json(options);
+    inverted["max_n"] = 1;
+    EXPECT_FALSE(tokenizer_options_from_json(inverted));
+    boost::json::object missing = to_json(options);
+    missing.erase("buckets");
+    EXPECT_FALSE(tokenizer_options_from_json(missing));
+}
+
 }  // namespace
 }  // namespace teller::nlu

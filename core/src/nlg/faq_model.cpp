@@ -484,12 +484,7 @@ void FaqModel::save(const std::filesystem::path& path) const {
     file.header = {{"kind", kKind},
                    {"version", kVersion},
                    {"articles", std::move(articles)},
-                   {"tokenizer",
-                    {{"min_n", tok.min_n},
-                     {"max_n", tok.max_n},
-                     {"word_bigrams", tok.word_bigrams},
-                     {"buckets", tok.buckets},
-                     {"hash", "fnv1a64"}}},
+                   {"tokenizer", nlu::to_json(tok)},
                    {"ensemble", impl_->members.size()},
                    {"neighbour_weight", impl_->neighbour_weight},
                    {"lexical_weight", impl_->lexical_weight},
@@ -533,17 +528,12 @@ core::Result<std::unique_ptr<FaqModel>> FaqModel::load(const std::filesystem::pa
         if (version == nullptr || !version->is_int64() || version->as_int64() != kVersion) {
             return core::make_error_code(core::Errc::model_mismatch);
         }
-        const auto& tok_json = h.at("tokenizer").as_object();
-        nlu::TokenizerOptions tok;
-        tok.min_n = static_cast<int>(tok_json.at("min_n").as_int64());
-        tok.max_n = static_cast<int>(tok_json.at("max_n").as_int64());
-        tok.word_bigrams = tok_json.at("word_bigrams").as_bool();
-        tok.buckets = tok_json.at("buckets").as_int64();
-        if (tok_json.at("hash").as_string() != "fnv1a64" || tok.buckets < 1 ||
-            tok.max_n < tok.min_n || tok.max_n > 64) {
+        const std::optional<nlu::TokenizerOptions> tok =
+            nlu::tokenizer_options_from_json(h.at("tokenizer").as_object());
+        if (!tok) {
             return corrupt;
         }
-        auto impl = std::make_unique<Impl>(tok);
+        auto impl = std::make_unique<Impl>(*tok);
         for (const boost::json::value& id : h.at("articles").as_array()) {
             impl->articles.emplace_back(id.as_string());
         }

@@ -480,12 +480,7 @@ void IntentModel::save(const std::filesystem::path& path) const {
     const TokenizerOptions& tok = impl_->tokenizer.options();
     file.header = {
         {"labels", std::move(labels)},
-        {"tokenizer",
-         {{"min_n", tok.min_n},
-          {"max_n", tok.max_n},
-          {"word_bigrams", tok.word_bigrams},
-          {"buckets", tok.buckets},
-          {"hash", "fnv1a64"}}},
+        {"tokenizer", to_json(tok)},
         {"network",
          {{"kind", "bag_mean_relu_softmax"},
           {"members", impl_->members.size()},
@@ -547,17 +542,12 @@ core::Result<std::unique_ptr<IntentModel>> IntentModel::load(const std::filesyst
     try {
         // Header fields.
         const boost::json::object& h = file->header;
-        const auto& tok_json = h.at("tokenizer").as_object();
-        TokenizerOptions tok;
-        tok.min_n = static_cast<int>(tok_json.at("min_n").as_int64());
-        tok.max_n = static_cast<int>(tok_json.at("max_n").as_int64());
-        tok.word_bigrams = tok_json.at("word_bigrams").as_bool();
-        tok.buckets = tok_json.at("buckets").as_int64();
-        if (tok_json.at("hash").as_string() != "fnv1a64" || tok.buckets < 1 ||
-            tok.max_n < tok.min_n || tok.max_n > 64) {
+        const std::optional<TokenizerOptions> tok =
+            tokenizer_options_from_json(h.at("tokenizer").as_object());
+        if (!tok) {
             return corrupt;
         }
-        auto impl = std::make_unique<Impl>(tok);
+        auto impl = std::make_unique<Impl>(*tok);
         for (const boost::json::value& label : h.at("labels").as_array()) {
             impl->labels.emplace_back(label.as_string());
         }

@@ -251,4 +251,35 @@ std::vector<std::int64_t> Tokenizer::feature_ids(std::string_view text) const {
     return ids;
 }
 
+boost::json::object to_json(const TokenizerOptions& options) {
+    return boost::json::object{{"min_n", options.min_n},
+                               {"max_n", options.max_n},
+                               {"word_bigrams", options.word_bigrams},
+                               {"buckets", options.buckets},
+                               {"hash", "fnv1a64"}};
+}
+
+std::optional<TokenizerOptions> tokenizer_options_from_json(const boost::json::object& json) {
+    const boost::json::value* min_n = json.if_contains("min_n");
+    const boost::json::value* max_n = json.if_contains("max_n");
+    const boost::json::value* bigrams = json.if_contains("word_bigrams");
+    const boost::json::value* buckets = json.if_contains("buckets");
+    const boost::json::value* hash = json.if_contains("hash");
+    if (min_n == nullptr || !min_n->is_int64() || max_n == nullptr || !max_n->is_int64() ||
+        bigrams == nullptr || !bigrams->is_bool() || buckets == nullptr || !buckets->is_int64() ||
+        hash == nullptr || !hash->is_string() || hash->as_string() != "fnv1a64") {
+        return std::nullopt;
+    }
+    TokenizerOptions options;
+    options.min_n = static_cast<int>(min_n->as_int64());
+    options.max_n = static_cast<int>(max_n->as_int64());
+    options.word_bigrams = bigrams->as_bool();
+    options.buckets = buckets->as_int64();
+    if (options.buckets < 1 || options.min_n < 0 || options.max_n < options.min_n ||
+        options.max_n > 64) {
+        return std::nullopt;
+    }
+    return options;
+}
+
 }  // namespace teller::nlu

@@ -2,9 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/json/object.hpp>
 
 namespace teller::nlu {
 
@@ -16,6 +19,11 @@ struct TokenizerOptions {
     bool word_bigrams = true;        ///< adjacent token pairs (for CJK: character bigrams)
     std::int64_t buckets = 1 << 21;  ///< hashed feature space
 };
+
+/// The options as a model file's header stores them (with the feature hash's name), and back:
+/// nullopt when a field is missing, mistyped or out of range, or the hash is another one.
+boost::json::object to_json(const TokenizerOptions& options);
+std::optional<TokenizerOptions> tokenizer_options_from_json(const boost::json::object& json);
 
 /// 64-bit FNV-1a: stable across runs, compilers and platforms.
 std::uint64_t fnv1a_64(std::string_view bytes) noexcept;
