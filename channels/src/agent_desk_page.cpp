@@ -3,8 +3,7 @@
 
 #include <string_view>
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
+#include "webchat_page.hpp"
 
 namespace teller::channels::detail {
 namespace {
@@ -243,15 +242,6 @@ constexpr std::string_view kScript = R"page(
 )page";
 
 constexpr std::string_view kTail = "</script>\n</body>\n</html>\n";
-
-// "'sha256-<base64>'" for a Content-Security-Policy source list.
-std::string csp_hash(std::string_view content) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(content.data()), content.size(), digest);
-    unsigned char encoded[4 * ((SHA256_DIGEST_LENGTH + 2) / 3) + 1];
-    const int length = EVP_EncodeBlock(encoded, digest, SHA256_DIGEST_LENGTH);
-    return "'sha256-" + std::string(reinterpret_cast<const char*>(encoded), length) + "'";
-}
 
 AgentDeskPage build_page() {
     AgentDeskPage page;

@@ -319,15 +319,6 @@ constexpr std::string_view kScript = R"page(
 
 constexpr std::string_view kTail = "</script>\n</body>\n</html>\n";
 
-// "'sha256-<base64>'" for a Content-Security-Policy source list.
-std::string csp_hash(std::string_view content) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(content.data()), content.size(), digest);
-    unsigned char encoded[4 * ((SHA256_DIGEST_LENGTH + 2) / 3) + 1];
-    const int length = EVP_EncodeBlock(encoded, digest, SHA256_DIGEST_LENGTH);
-    return "'sha256-" + std::string(reinterpret_cast<const char*>(encoded), length) + "'";
-}
-
 WebchatPage build_page() {
     WebchatPage page;
     page.html.reserve(kHead.size() + kStyle.size() + kBody.size() + kScript.size() + kTail.size());
@@ -338,6 +329,14 @@ WebchatPage build_page() {
 }
 
 }  // namespace
+
+std::string csp_hash(std::string_view content) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(content.data()), content.size(), digest);
+    unsigned char encoded[4 * ((SHA256_DIGEST_LENGTH + 2) / 3) + 1];
+    const int length = EVP_EncodeBlock(encoded, digest, SHA256_DIGEST_LENGTH);
+    return "'sha256-" + std::string(reinterpret_cast<const char*>(encoded), length) + "'";
+}
 
 const WebchatPage& webchat_page() {
     static const WebchatPage page = build_page();

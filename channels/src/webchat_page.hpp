@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace teller::channels::detail {
 
@@ -15,5 +16,9 @@ struct WebchatPage {
 
 /// Built once on first use; thread-safe.
 const WebchatPage& webchat_page();
+
+/// "'sha256-<base64>'" of `content`, for a Content-Security-Policy source list (the built-in
+/// pages allow exactly their own inline style and script this way).
+std::string csp_hash(std::string_view content);
 
 }  // namespace teller::channels::detail
